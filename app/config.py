@@ -1,0 +1,420 @@
+"""Configuration: a TOML file read into frozen dataclasses, validated in one place.
+
+Every key is declared once in `_SPEC` with its type, default and help text. Secrets may also
+come from `<key>_file` (a file holding the value) or from an environment variable named
+`WEBRIX_<SECTION>_<KEY>` (`WEBRIX_AUTH_JUMPCLOUD_CLIENT_SECRET`), which wins over the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_ISSUER = "https://oauth.id.jumpcloud.com/"
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    public_url: str
+    secret_key: str = field(repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    allow_insecure_http: bool = False
+    log_level: str = "info"
+
+    @property
+    def https(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: str
+
+
+@dataclass(frozen=True)
+class JumpCloudConfig:
+    client_id: str
+    client_secret: str = field(repr=False)
+    issuer: str = DEFAULT_ISSUER
+    groups_claim: str = ""
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    jumpcloud: JumpCloudConfig
+    provider: str = "jumpcloud"
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    admin_emails: tuple[str, ...] = ()
+    admin_groups: tuple[str, ...] = ()
+    jit_provisioning: bool = True
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    lifetime_minutes: int = 720
+    idle_timeout_minutes: int = 120
+
+
+@dataclass(frozen=True)
+class ScimConfig:
+    max_page_size: int = 1000
+    default_page_size: int = 100
+    max_body_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig
+    database: DatabaseConfig
+    auth: AuthConfig
+    access: AccessConfig = AccessConfig()
+    session: SessionConfig = SessionConfig()
+    scim: ScimConfig = ScimConfig()
+    source: str = "<defaults>"
+
+    @property
+    def public_url(self) -> str:
+        return self.server.public_url
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.server.public_url}/api/auth/callback/jumpcloud"
+
+    @property
+    def scim_base_url(self) -> str:
+        return f"{self.server.public_url}/scim/v2"
+
+
+@dataclass(frozen=True)
+class _Key:
+    type: type | tuple[type, ...]
+    default: Any = ...  # `...` marks a required key
+    secret: bool = False
+    help: str = ""
+
+
+_REQUIRED = ...
+
+# section -> key -> spec. The order is the order of config.example.toml.
+_SPEC: dict[str, dict[str, _Key]] = {
+    "server": {
+        "public_url": _Key(str, _REQUIRED, help="where browsers reach this service"),
+        "secret_key": _Key(str, _REQUIRED, secret=True, help="signs cookies; >= 32 bytes"),
+        "host": _Key(str, "127.0.0.1", help="address `webrix serve` binds to"),
+        "port": _Key(int, 8080, help="port `webrix serve` binds to"),
+        "allow_insecure_http": _Key(bool, False, help="permit an http:// public_url off loopback"),
+        "log_level": _Key(str, "info", help="debug, info, warning or error"),
+    },
+    "database": {
+        "path": _Key(str, "webrix.db", help="SQLite file, relative to the config file"),
+    },
+    "auth": {
+        "provider": _Key(str, "jumpcloud", help="only jumpcloud for now"),
+    },
+    "auth.jumpcloud": {
+        "client_id": _Key(str, _REQUIRED, help="from the JumpCloud OIDC app"),
+        "client_secret": _Key(str, _REQUIRED, secret=True, help="from the JumpCloud OIDC app"),
+        "issuer": _Key(str, DEFAULT_ISSUER, help="JumpCloud's issuer"),
+        "groups_claim": _Key(str, "", help="name of the groups claim, if enabled"),
+        "timeout_seconds": _Key((int, float), 10.0, help="timeout for calls to JumpCloud"),
+    },
+    "access": {
+        "admin_emails": _Key(list, [], help="who may open /admin"),
+        "admin_groups": _Key(list, [], help="members of these groups may open /admin"),
+        "jit_provisioning": _Key(bool, True, help="create unknown users at first sign-in"),
+    },
+    "session": {
+        "lifetime_minutes": _Key(int, 720, help="absolute session lifetime"),
+        "idle_timeout_minutes": _Key(int, 120, help="session ends after this much inactivity"),
+    },
+    "scim": {
+        "max_page_size": _Key(int, 1000, help="largest `count` honoured"),
+        "default_page_size": _Key(int, 100, help="page size when `count` is absent"),
+        "max_body_bytes": _Key(int, 1_048_576, help="larger request bodies get 413"),
+    },
+}
+_SECTIONS = {"server", "database", "auth", "access", "session", "scim"}
+_LOG_LEVELS = {"debug", "info", "warning", "error"}
+
+
+def env_name(section: str, key: str) -> str:
+    """The environment variable that overrides a key."""
+    return "WEBRIX_" + section.replace(".", "_").upper() + "_" + key.upper()
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
+    if isinstance(t, tuple):
+        return "a number"
+    return names.get(t, t.__name__)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Loader:
+    def __init__(self, data: Mapping[str, Any], source: str, base_dir: Path) -> None:
+        self.data = data
+        self.source = source
+        self.base_dir = base_dir
+        self.problems: list[str] = []
+
+    def problem(self, section: str, key: str | None, message: str) -> None:
+        where = f"[{section}] {key}" if key else f"[{section}]"
+        self.problems.append(f"{self.source}: {where}: {message}")
+
+    def table(self, section: str) -> Mapping[str, Any]:
+        node: Any = self.data
+        for part in section.split("."):
+            node = node.get(part, {}) if isinstance(node, Mapping) else {}
+        if not isinstance(node, Mapping):
+            self.problem(section, None, "must be a table")
+            return {}
+        return node
+
+    def check_unknown(self) -> None:
+        for name, value in self.data.items():
+            if name not in _SECTIONS:
+                self.problem(name, None, "unknown section" + _suggest(name, _SECTIONS))
+            elif not isinstance(value, Mapping):
+                self.problem(name, None, "must be a table")
+        for section, keys in _SPEC.items():
+            table = self.table(section)
+            known = set(keys) | {f"{k}_file" for k, s in keys.items() if s.secret}
+            known |= {s.split(".", 1)[1] for s in _SPEC if s.startswith(section + ".")}
+            for key in table:
+                if key not in known:
+                    self.problem(section, key, "unknown key" + _suggest(key, known))
+
+    def value(self, section: str, key: str) -> Any:
+        spec = _SPEC[section][key]
+        table = self.table(section)
+        env = os.environ.get(env_name(section, key))
+        if env is not None:
+            return self._from_env(section, key, spec, env)
+        if spec.secret and f"{key}_file" in table:
+            if key in table:
+                self.problem(section, key, f"set either {key} or {key}_file, not both")
+                return None
+            return self._from_file(section, f"{key}_file", table[f"{key}_file"])
+        if key not in table:
+            if spec.default is _REQUIRED:
+                self.problem(section, key, "required key is missing")
+                return None
+            return spec.default
+        value = table[key]
+        ok = isinstance(value, spec.type) and not (
+            isinstance(value, bool) and spec.type in (int, (int, float))
+        )
+        if not ok:
+            shown = "a table" if isinstance(value, Mapping) else repr(value)
+            self.problem(section, key, f"must be {_type_name(spec.type)}, got {shown}")
+            return None
+        if spec.type is list and not all(isinstance(v, str) for v in value):
+            self.problem(section, key, "must be a list of strings")
+            return None
+        return value
+
+    def _from_env(self, section: str, key: str, spec: _Key, raw: str) -> Any:
+        name = env_name(section, key)
+        if spec.type is str:
+            return raw
+        if spec.type is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+        elif spec.type is list:
+            return [item.strip() for item in raw.split(",") if item.strip()]
+        else:
+            try:
+                return int(raw) if spec.type is int else float(raw)
+            except ValueError:
+                pass
+        self.problem(section, key, f"environment variable {name} must be {_type_name(spec.type)}")
+        return None
+
+    def _from_file(self, section: str, key: str, raw: Any) -> str | None:
+        if not isinstance(raw, str):
+            self.problem(section, key, f"must be a file path string, got {raw!r}")
+            return None
+        path = self.base_dir / raw
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            self.problem(section, key, f"cannot read {path}: {exc.strerror or exc}")
+            return None
+        if not text:
+            self.problem(section, key, f"{path} is empty")
+            return None
+        return text
+
+
+def _suggest(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_url(loader: _Loader, section: str, key: str, url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        loader.problem(section, key, f"must be an absolute http(s) URL, got {url!r}")
+        return None
+    if parts.query or parts.fragment:
+        loader.problem(section, key, "must not carry a query or fragment")
+        return None
+    return url
+
+
+def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
+    v = {s: {k: ld.value(s, k) for k in keys} for s, keys in _SPEC.items()}
+    server = v["server"]
+    url = _check_url(ld, "server", "public_url", server["public_url"])
+    if url is not None:
+        host = urlsplit(url).hostname
+        if (
+            url.startswith("http://")
+            and not _is_loopback(host)
+            and not server["allow_insecure_http"]
+        ):
+            ld.problem(
+                "server",
+                "public_url",
+                "http:// is only accepted on a loopback host; use https:// (or set "
+                "allow_insecure_http = true if TLS really ends elsewhere)",
+            )
+        server["public_url"] = url.rstrip("/")
+    key = server["secret_key"]
+    if isinstance(key, str) and len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        ld.problem(
+            "server",
+            "secret_key",
+            f"must be at least {MIN_SECRET_KEY_BYTES} bytes (got {len(key.encode())}); "
+            'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"',
+        )
+    if isinstance(server["port"], int) and not 0 <= server["port"] <= 65535:
+        ld.problem("server", "port", f"must be between 0 and 65535, got {server['port']}")
+    if isinstance(server["log_level"], str) and server["log_level"].lower() not in _LOG_LEVELS:
+        ld.problem("server", "log_level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
+    if v["auth"]["provider"] not in (None, "jumpcloud"):
+        ld.problem("auth", "provider", f"must be 'jumpcloud', got {v['auth']['provider']!r}")
+    jc = v["auth.jumpcloud"]
+    issuer = _check_url(ld, "auth.jumpcloud", "issuer", jc["issuer"])
+    if issuer and issuer.startswith("http://") and not _is_loopback(urlsplit(issuer).hostname):
+        ld.problem("auth.jumpcloud", "issuer", "http:// is only accepted on a loopback host")
+    for s, k in (("auth.jumpcloud", "client_id"), ("auth.jumpcloud", "client_secret")):
+        if v[s][k] == "":
+            ld.problem(s, k, "must not be empty")
+    if isinstance(jc["timeout_seconds"], (int, float)) and not 0 < jc["timeout_seconds"] <= 120:
+        ld.problem("auth.jumpcloud", "timeout_seconds", "must be between 0 and 120")
+    for section, k in (
+        ("session", "lifetime_minutes"),
+        ("session", "idle_timeout_minutes"),
+        ("scim", "max_page_size"),
+        ("scim", "default_page_size"),
+        ("scim", "max_body_bytes"),
+    ):
+        if isinstance(v[section][k], int) and v[section][k] < 1:
+            ld.problem(section, k, "must be a positive integer")
+    return v
+
+
+def load_data(
+    data: Mapping[str, Any], source: str = "<config>", base_dir: Path | None = None
+) -> Config:
+    """Validate an already-parsed TOML document."""
+    loader = _Loader(data, source, base_dir or Path.cwd())
+    loader.check_unknown()
+    v = _validate(loader)
+    if loader.problems:
+        raise ConfigError(loader.problems)
+    db_path = Path(v["database"]["path"])
+    if not db_path.is_absolute():
+        db_path = loader.base_dir / db_path
+    server = v["server"]
+    return Config(
+        server=ServerConfig(
+            public_url=server["public_url"],
+            secret_key=server["secret_key"],
+            host=server["host"],
+            port=server["port"],
+            allow_insecure_http=server["allow_insecure_http"],
+            log_level=server["log_level"].lower(),
+        ),
+        database=DatabaseConfig(path=str(db_path)),
+        auth=AuthConfig(
+            provider=v["auth"]["provider"],
+            jumpcloud=JumpCloudConfig(
+                **{
+                    **v["auth.jumpcloud"],
+                    "timeout_seconds": float(v["auth.jumpcloud"]["timeout_seconds"]),
+                }
+            ),
+        ),
+        access=AccessConfig(
+            admin_emails=tuple(e.strip().lower() for e in v["access"]["admin_emails"]),
+            admin_groups=tuple(v["access"]["admin_groups"]),
+            jit_provisioning=v["access"]["jit_provisioning"],
+        ),
+        session=SessionConfig(**v["session"]),
+        scim=ScimConfig(**v["scim"]),
+        source=source,
+    )
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read and validate the TOML file at `path`."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{p}: config file not found (set --config or WEBRIX_CONFIG)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read config file: {exc.strerror or exc}"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
+    return load_data(data, str(p), p.resolve().parent)
+
+
+def spec() -> dict[str, dict[str, tuple[Any, bool, str]]]:
+    """Every key with (default, secret, help); used by docs and the admin settings page."""
+    return {
+        s: {
+            k: (None if d.default is _REQUIRED else d.default, d.secret, d.help)
+            for k, d in keys.items()
+        }
+        for s, keys in _SPEC.items()
+    }

@@ -1,0 +1,1 @@
+"""`webrix demo`: the whole service on loopback with a development identity provider."""

@@ -1,0 +1,109 @@
+"""The application's error tree and the one set of handlers that renders it.
+
+    AppError (status, message)          rendered as HTML for pages, JSON under /api
+    ├── NotFound            404
+    ├── Forbidden           403
+    ├── BadRequest          400
+    └── ServiceUnavailable  503
+    ScimError (app.scim.errors)         rendered as a SCIM Error body under /scim/v2
+
+Anything else is a 500 whose page shows only the request id; the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from app.logs import current_request_id
+
+log = logging.getLogger("webrix.error")
+
+
+class AppError(Exception):
+    status = 500
+    title = "Something went wrong"
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if title:
+            self.title = title
+
+
+class BadRequest(AppError):
+    status = 400
+    title = "Bad request"
+
+
+class Forbidden(AppError):
+    status = 403
+    title = "Not allowed"
+
+
+class NotFound(AppError):
+    status = 404
+    title = "Not found"
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    title = "Service unavailable"
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/scim/")) or path in ("/healthz", "/readyz")
+
+
+def error_response(request: Request, status: int, title: str, message: str) -> Response:
+    """Render an error as JSON or as the HTML error page, always with the request id."""
+    rid = current_request_id()
+    if _wants_json(request):
+        return JSONResponse(
+            {"error": title, "message": message, "request_id": rid}, status_code=status
+        )
+    templates = getattr(request.app.state, "templates", None)
+    if templates is None:
+        return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
+    response: Response = templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message, "request_id": rid},
+        status_code=status,
+    )
+    return response
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return error_response(request, exc.status, exc.title, exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    titles = {404: "Not found", 405: "Method not allowed"}
+    title = titles.get(exc.status_code, "Error")
+    response = error_response(request, exc.status_code, title, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(
+        request,
+        500,
+        "Something went wrong",
+        "The service hit an unexpected error. Quote the request id to your administrator.",
+    )
+
+
+def handlers() -> dict[Any, Any]:
+    """The exception handlers `create_app` registers."""
+    return {AppError: _app_error, HTTPException: _http_error, Exception: _unhandled}

@@ -1,0 +1,162 @@
+"""Shared fixtures: a config per test, the app with its lifespan running, a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from app.config import Config, load_data
+from app.main import create_app
+
+SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def config_data(db_path: Path, **sections: dict[str, Any]) -> dict[str, Any]:
+    """A valid config document; `sections` are merged over the defaults."""
+    data: dict[str, Any] = {
+        "server": {"public_url": "http://127.0.0.1:8080", "secret_key": SECRET_KEY},
+        "database": {"path": str(db_path)},
+        "auth": {
+            "jumpcloud": {
+                "client_id": "test-client",
+                "client_secret": "test-client-secret",
+                "issuer": "https://oauth.id.jumpcloud.com/",
+            }
+        },
+    }
+    for name, values in sections.items():
+        if name == "jumpcloud":
+            data["auth"]["jumpcloud"].update(values)
+        else:
+            data.setdefault(name, {}).update(values)
+    return data
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    """Build a Config for this test (fresh database under tmp_path)."""
+
+    def make(**sections: dict[str, Any]) -> Config:
+        return load_data(config_data(tmp_path / "webrix.db", **sections), "test.toml", tmp_path)
+
+    return make
+
+
+@asynccontextmanager
+async def running(app: Starlette, base_url: str = "http://127.0.0.1:8080") -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and give a client that talks to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 51000))
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+
+
+@pytest.fixture
+async def client(make_config: Callable[..., Config]) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(make_config())) as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def webrix(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the `webrix` command line as a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[str] | None = None) -> httpx.Response:
+    """Poll `url` until it answers; fail early if `proc` dies."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"process exited with {proc.returncode}:\n{out}")
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError as exc:
+            last = exc
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout}s: {last}")
+
+
+@contextmanager
+def serve_process(config_path: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
+    """`webrix serve` as a real process on 127.0.0.1:port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--config", str(config_path), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def write_toml(path: Path, data: dict[str, Any]) -> Path:
+    """A tiny TOML writer for test configs (strings, ints, bools, lists, nested tables)."""
+    lines: list[str] = []
+
+    def emit(prefix: str, table: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        if prefix:
+            lines.append(f"[{prefix}]")
+        for k, v in scalars.items():
+            lines.append(f"{k} = {_toml_value(v)}")
+        for k, v in table.items():
+            if isinstance(v, dict):
+                emit(f"{prefix}.{k}" if prefix else k, v)
+
+    emit("", data)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from app.store.tokens import hash_token
+from tests.conftest import (
+    ROOT,
+    config_data,
+    free_port,
+    serve_process,
+    wait_http,
+    webrix,
+    write_toml,
+)
+
+
+def _config(tmp_path: Path) -> Path:
+    return write_toml(tmp_path / "config.toml", config_data(tmp_path / "w.db"))
+
+
+def _all_bytes(db: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+
+
+def test_token_create_list_revoke(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    created = webrix("--config", str(cfg), "token", "create", "--name", "JumpCloud SCIM")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("wxt_") and len(token) >= 4 + 43
+    assert token.count("wxt_") == 1 and " " not in token
+
+    # Only the hash is stored: the plaintext is nowhere in the database files.
+    db = tmp_path / "w.db"
+    assert token.encode() not in _all_bytes(db)
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT id, hash, prefix, scopes, revoked FROM api_tokens").fetchone()
+    token_id, stored_hash, prefix, scopes, revoked = row
+    assert stored_hash == hash_token(token)
+    assert token.startswith(prefix) and len(prefix) < 16
+    assert scopes == "admin:scim" and revoked is None
+
+    listed = webrix("--config", str(cfg), "token", "list")
+    assert listed.returncode == 0
+    assert (
+        token_id in listed.stdout
+        and "JumpCloud SCIM" in listed.stdout
+        and "active" in listed.stdout
+    )
+    assert token not in listed.stdout and token[len(prefix) :] not in listed.stdout
+
+    revoked_run = webrix("--config", str(cfg), "token", "revoke", token_id)
+    assert revoked_run.returncode == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT revoked FROM api_tokens").fetchone()[0] is not None
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit_events ORDER BY id")]
+    assert actions == ["token.create", "token.revoke"]
+    assert "revoked" in webrix("--config", str(cfg), "token", "list").stdout
+
+
+def test_token_scopes_and_errors(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    created = webrix(
+        "--config",
+        str(cfg),
+        "token",
+        "create",
+        "--name",
+        "ops",
+        "--scope",
+        "admin:read",
+        "--scope",
+        "admin:write",
+    )
+    assert created.returncode == 0
+    assert "admin:read admin:write" in webrix("--config", str(cfg), "token", "list").stdout
+    bad_scope = webrix("--config", str(cfg), "token", "create", "--name", "x", "--scope", "root")
+    assert bad_scope.returncode == 2 and "invalid choice" in bad_scope.stderr
+    unknown = webrix("--config", str(cfg), "token", "revoke", "nope")
+    assert unknown.returncode == 1 and "no token with id 'nope'" in unknown.stderr
+
+
+def test_serve_answers_health_and_readiness_and_logs_no_secrets(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    port = free_port()
+    secret = "wxt_" + "S" * 43
+    with serve_process(cfg, port) as proc:
+        base = f"http://127.0.0.1:{port}"
+        health = httpx.get(f"{base}/healthz")
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        ready = httpx.get(f"{base}/readyz")
+        assert ready.status_code == 200 and ready.json()["database"] == "ok"
+        assert len(ready.headers["x-request-id"]) >= 16
+        missing = httpx.get(
+            f"{base}/nowhere?code=abc123code&state=xyz789state&page=2",
+            headers={"Authorization": f"Bearer {secret}", "Cookie": "session=cookie-value-123"},
+        )
+        assert missing.status_code == 404
+        rid = missing.headers["x-request-id"]
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    assert rid in out  # the access line carries the request id
+    assert "page=2" in out
+    for leaked in (secret, "abc123code", "xyz789state", "cookie-value-123", "test-client-secret"):
+        assert leaked not in out
+
+
+def test_make_run_serves_the_demo(tmp_path: Path) -> None:
+    """`make run` (the README's first command) brings up the service and prints a token."""
+    port, idp_port = free_port(), free_port()
+    args = f"--data {tmp_path / 'data'} --port {port} --idp-port {idp_port}"
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "-C", str(ROOT), "run", f"DEMO_ARGS={args}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert (
+            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120, proc=proc).status_code == 200
+        )
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out = proc.communicate(timeout=20)[0]
+    tokens_printed = [line for line in out.splitlines() if line.startswith("wxt_")]
+    assert len(tokens_printed) == 1
+    assert f"http://127.0.0.1:{port}/scim/v2" in out
