@@ -60,7 +60,9 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
 
 
 @asynccontextmanager
-async def running(app: Starlette, base_url: str = "http://127.0.0.1:8080") -> AsyncIterator[httpx.AsyncClient]:
+async def running(
+    app: Starlette, base_url: str = "http://127.0.0.1:8080"
+) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan and give a client that talks to it in-process."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 51000))
@@ -81,7 +83,9 @@ def free_port() -> int:
         return port
 
 
-def webrix(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def webrix(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the `webrix` command line as a real process."""
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
@@ -94,7 +98,9 @@ def webrix(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
     )
 
 
-def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[str] | None = None) -> httpx.Response:
+def wait_http(
+    url: str, timeout: float = 20.0, proc: subprocess.Popen[str] | None = None
+) -> httpx.Response:
     """Poll `url` until it answers; fail early if `proc` dies."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -114,7 +120,19 @@ def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[str] | Non
 def serve_process(config_path: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
     """`webrix serve` as a real process on 127.0.0.1:port."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--config", str(config_path), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "--config",
+            str(config_path),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -65,7 +65,9 @@ async def test_unexpected_error_is_a_500_with_request_id_and_no_traceback(
 
 
 @pytest.mark.anyio
-async def test_readiness_fails_when_the_database_is_gone(make_config: Callable[..., Config]) -> None:
+async def test_readiness_fails_when_the_database_is_gone(
+    make_config: Callable[..., Config],
+) -> None:
     app = create_app(make_config())
     async with running(app) as c:
         await app.state.services.db.close()

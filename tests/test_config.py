@@ -75,20 +75,60 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
 
 # Each bad config, through the real command line: exit status 2, one line naming file and key.
 BAD_CONFIGS = [
-    ("missing", lambda d: d["auth"]["jumpcloud"].pop("client_id"), "[auth.jumpcloud] client_id: required key is missing"),
-    ("wrong type", lambda d: d["server"].update(port="eighty"), "[server] port: must be an integer, got 'eighty'"),
-    ("unknown key", lambda d: d["server"].update(publc_url="x"), "[server] publc_url: unknown key (did you mean 'public_url'?)"),
-    ("unknown section", lambda d: d.update(acess={}), "[acess]: unknown section (did you mean 'access'?)"),
-    ("relative url", lambda d: d["server"].update(public_url="connect.example.com"), "[server] public_url: must be an absolute http(s) URL"),
-    ("http issuer", lambda d: d["auth"]["jumpcloud"].update(issuer="http://oauth.id.jumpcloud.com/"), "[auth.jumpcloud] issuer: http:// is only accepted on a loopback host"),
-    ("short secret", lambda d: d["server"].update(secret_key="too-short"), "[server] secret_key: must be at least 32 bytes"),
-    ("unreadable file", lambda d: (d["server"].pop("secret_key"), d["server"].update(secret_key_file="nope.txt")), "[server] secret_key_file: cannot read"),
-    ("bool for int", lambda d: d["session"].update(lifetime_minutes=True), "[session] lifetime_minutes: must be an integer"),
+    (
+        "missing",
+        lambda d: d["auth"]["jumpcloud"].pop("client_id"),
+        "[auth.jumpcloud] client_id: required key is missing",
+    ),
+    (
+        "wrong type",
+        lambda d: d["server"].update(port="eighty"),
+        "[server] port: must be an integer, got 'eighty'",
+    ),
+    (
+        "unknown key",
+        lambda d: d["server"].update(publc_url="x"),
+        "[server] publc_url: unknown key (did you mean 'public_url'?)",
+    ),
+    (
+        "unknown section",
+        lambda d: d.update(acess={}),
+        "[acess]: unknown section (did you mean 'access'?)",
+    ),
+    (
+        "relative url",
+        lambda d: d["server"].update(public_url="connect.example.com"),
+        "[server] public_url: must be an absolute http(s) URL",
+    ),
+    (
+        "http issuer",
+        lambda d: d["auth"]["jumpcloud"].update(issuer="http://oauth.id.jumpcloud.com/"),
+        "[auth.jumpcloud] issuer: http:// is only accepted on a loopback host",
+    ),
+    (
+        "short secret",
+        lambda d: d["server"].update(secret_key="too-short"),
+        "[server] secret_key: must be at least 32 bytes",
+    ),
+    (
+        "unreadable file",
+        lambda d: (d["server"].pop("secret_key"), d["server"].update(secret_key_file="nope.txt")),
+        "[server] secret_key_file: cannot read",
+    ),
+    (
+        "bool for int",
+        lambda d: d["session"].update(lifetime_minutes=True),
+        "[session] lifetime_minutes: must be an integer",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "mutate", "expected"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
-def test_bad_config_exits_2_with_a_clear_message(tmp_path: Path, case: str, mutate, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "mutate", "expected"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS]
+)
+def test_bad_config_exits_2_with_a_clear_message(
+    tmp_path: Path, case: str, mutate, expected: str
+) -> None:
     data = config_data(tmp_path / "w.db", session={})
     mutate(data)
     path = write_toml(tmp_path / "config.toml", data)

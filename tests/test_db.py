@@ -137,12 +137,17 @@ def test_backup_while_another_process_writes(tmp_path: Path) -> None:
     db_path = tmp_path / "w.db"
     cfg = write_toml(tmp_path / "c.toml", config_data(db_path))
     assert webrix("--config", str(cfg), "token", "list").returncode == 0  # creates + migrates
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), "4"], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db_path), "4"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "writing"
         time.sleep(0.5)
-        results = [webrix("--config", str(cfg), "db", "backup", str(tmp_path / f"b{i}.db")) for i in range(3)]
+        results = [
+            webrix("--config", str(cfg), "db", "backup", str(tmp_path / f"b{i}.db"))
+            for i in range(3)
+        ]
     finally:
         out, _ = writer.communicate(timeout=30)
     assert int(out.strip()) > 0
