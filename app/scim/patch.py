@@ -1,0 +1,600 @@
+"""SCIM PATCH (RFC 7644 §3.5.2) as a pure function over a canonical resource dict.
+
+Accepts the dialects real clients send: capitalised ops and "True"/"False" booleans (Entra),
+path-less values with dotted or URN-qualified keys (Entra), ``id`` echoed in a rename (Okta),
+member removal by a value array (JumpCloud, Entra), legacy core URNs (OneLogin). Group members
+are not expected in the resource: member operations come back as id sets for the caller.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.scim.errors import (
+    InvalidFilter,
+    InvalidPath,
+    InvalidSyntax,
+    InvalidValue,
+    Mutability,
+    NoTarget,
+)
+from app.scim.filter import And, Compare, Filter, FilterError, Or, matches, parse_path
+from app.scim.schemas import Attribute, Schema, resolve, schema_for_urn, schemas_for
+
+PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+_OPS = frozenset({"add", "replace", "remove"})
+
+
+@dataclass
+class PatchResult:
+    """The patched resource (a new dict) and what changed; member changes as id sets."""
+
+    resource: dict[str, Any]
+    changed: bool = False
+    changed_attributes: set[str] = field(default_factory=set)
+    members_added: set[str] = field(default_factory=set)
+    members_removed: set[str] = field(default_factory=set)
+    members_replaced: set[str] | None = None
+    member_displays: dict[str, str] = field(
+        default_factory=dict
+    )  # display names sent  # set when the whole member list was replaced
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    op: str  # lower-case
+    path: str | None
+    value: Any
+    has_value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    urn: str | None  # the extension object holding the attribute; None for the core schema
+    attribute: Attribute  # always top-level
+    sub: Attribute | None
+    value_filter: Filter | None
+    text: str  # the path as the client wrote it, for messages
+
+    @property
+    def full_path(self) -> str:
+        name = self.attribute.name
+        return f"{self.urn}:{name}" if self.urn else name
+
+
+def _member(obj: dict[str, Any], name: str) -> tuple[bool, Any]:
+    """Look a key up case-insensitively: (present, value)."""
+    if name in obj:
+        return True, obj[name]
+    folded = name.lower()
+    for key, value in obj.items():
+        if key.lower() == folded:
+            return True, value
+    return False, None
+
+
+def _parse_body(body: Any) -> list[_Operation]:
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The PATCH body must be a JSON object")
+    schemas = _member(body, "schemas")[1]
+    if not isinstance(schemas, list) or not any(
+        isinstance(s, str) and s.lower() == PATCH_OP_URN.lower() for s in schemas
+    ):
+        raise InvalidSyntax(f"'schemas' must contain {PATCH_OP_URN}")
+    raw_ops = _member(body, "Operations")[1]
+    if not isinstance(raw_ops, list) or not raw_ops:
+        raise InvalidSyntax("'Operations' must be a non-empty array")
+    ops = []
+    for index, raw in enumerate(raw_ops):
+        if not isinstance(raw, dict):
+            raise InvalidSyntax(f"Operations[{index}] must be an object")
+        op = _member(raw, "op")[1]
+        if not isinstance(op, str) or op.lower() not in _OPS:
+            raise InvalidSyntax(f"Operations[{index}].op must be 'add', 'replace' or 'remove'")
+        path = _member(raw, "path")[1]
+        if path is not None and not isinstance(path, str):
+            raise InvalidPath(f"Operations[{index}].path must be a string")
+        has_value, value = _member(raw, "value")
+        ops.append(_Operation(op.lower(), path.strip() or None if path else None, value, has_value))
+    return ops
+
+
+def _same_scalar(attribute: Attribute | None, a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str) and not (attribute and attribute.case_exact):
+        return a.lower() == b.lower()
+    return bool(a == b)
+
+
+def _same_element(attribute: Attribute, existing: Any, new: Any) -> bool:
+    """Whether ``new`` denotes ``existing`` (same value, and same type when one is given)."""
+    if not (isinstance(existing, dict) and isinstance(new, dict)):
+        return _same_scalar(attribute, existing, new)
+    value_attr = attribute.sub_attribute("value")
+    if value_attr is None or "value" not in new:
+        return existing == new
+    if not _same_scalar(value_attr, existing.get("value"), new["value"]):
+        return False
+    kind = new.get("type")
+    return kind is None or _same_scalar(None, existing.get("type"), kind)
+
+
+def _check_immutable(attribute: Attribute | None, old: Any, new: Any, where: str) -> None:
+    if attribute is not None and attribute.mutability == "immutable" and old not in (None, new):
+        raise Mutability(f"'{where}' is immutable and already has a value")
+
+
+def _set_primary(elements: list[Any], chosen: list[Any]) -> None:
+    """Keep ``primary`` true on at most one element: the one this operation chose."""
+    flagged = [e for e in chosen if isinstance(e, dict) and e.get("primary") is True]
+    if len(flagged) > 1:
+        raise InvalidValue("At most one value may have 'primary' set to true")
+    for element in elements if flagged else ():
+        if element is not flagged[0] and isinstance(element, dict) and element.get("primary"):
+            element["primary"] = False
+
+
+def _filter_seed(value_filter: Filter, attribute: Attribute) -> dict[str, Any] | None:
+    """The element a filter of ``eq`` clauses describes (``type eq "work"`` → {"type": "work"})."""
+    clauses = value_filter.operands if isinstance(value_filter, And) else (value_filter,)
+    seed: dict[str, Any] = {}
+    for clause in clauses:
+        if not isinstance(clause, Compare) or clause.op != "eq" or clause.path.sub_attr:
+            return None
+        sub = attribute.sub_attribute(clause.path.attr)
+        if sub is None or clause.path.uri is not None:
+            return None
+        seed[sub.name] = _coerce(sub, clause.value, f"{attribute.name}.{sub.name}")
+    return seed
+
+
+def _member_ids_in_filter(value_filter: Filter) -> set[str] | None:
+    """The ids a members filter of ``value eq "x"`` clauses, or-combined, selects; else None."""
+    if isinstance(value_filter, Or):
+        ids: set[str] = set()
+        for operand in value_filter.operands:
+            found = _member_ids_in_filter(operand)
+            if found is None:
+                return None
+            ids |= found
+        return ids
+    if (
+        isinstance(value_filter, Compare)
+        and value_filter.op == "eq"
+        and value_filter.path.attr.lower() == "value"
+        and value_filter.path.sub_attr is None
+        and isinstance(value_filter.value, str)
+    ):
+        return {value_filter.value}
+    return None
+
+
+def _coerce(attribute: Attribute, value: Any, where: str) -> Any:
+    """One value of ``attribute`` checked against its type, with canonical sub-attribute keys."""
+    if value is None:
+        return None
+    kind = attribute.type
+    if kind == "complex":
+        if not isinstance(value, dict):
+            # Entra sends the enterprise manager as a bare id rather than {"value": id}.
+            if attribute.multi_valued or isinstance(value, list) or not attribute.sub_attributes:
+                raise InvalidValue(f"'{where}' must be an object")
+            if attribute.sub_attribute("value") is None:
+                raise InvalidValue(f"'{where}' must be an object")
+            value = {"value": value}
+        out: dict[str, Any] = {}
+        for key, sub_value in value.items():
+            sub = attribute.sub_attribute(key)
+            if sub is None:
+                raise InvalidValue(f"'{where}' has no sub-attribute '{key}'")
+            if sub.mutability != "readOnly":  # read-only values in a request are ignored
+                out[sub.name] = _coerce(sub, sub_value, f"{where}.{sub.name}")
+        return out
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+    elif kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind == "decimal":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+    elif isinstance(value, str):
+        return value
+    raise InvalidValue(f"'{where}' must be of type {kind}")
+
+
+def _coerce_many(attribute: Attribute, value: Any, where: str) -> list[Any]:
+    """The elements of a multi-valued attribute; a lone element is wrapped in a list."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        if attribute.type == "complex" and not isinstance(value, dict):
+            raise InvalidValue(f"'{where}' must be an array")
+        value = [value]
+    out = []
+    for item in value:
+        if item is None:
+            continue
+        element = _coerce(attribute, item, where)
+        if isinstance(element, dict):
+            element = {k: v for k, v in element.items() if v is not None}
+            if not element:
+                continue
+        out.append(element)
+    _set_primary(out, out)
+    return out
+
+
+class _Patcher:
+    """Applies operations in order to a private copy of the resource."""
+
+    def __init__(self, resource: dict[str, Any], resource_type: str) -> None:
+        self.resource = copy.deepcopy(resource)
+        self.resource_type = resource_type
+        self.core, *extensions = schemas_for(resource_type)
+        self.extension_urns = {schema.id for schema in extensions}
+        self.result = PatchResult(self.resource)
+        self.members_touched = False
+
+    # --- dispatch ---------------------------------------------------------------------
+
+    def apply(self, op: _Operation) -> None:
+        if op.path is None:
+            if op.op == "remove":
+                raise NoTarget("A remove operation needs a path")
+            if not isinstance(op.value, dict):
+                raise InvalidValue("Without a path, the value must be an object of attributes")
+            for key, value in op.value.items():
+                self._apply_key(op.op, key, value)
+            return
+        schema = schema_for_urn(self.resource_type, op.path)
+        if schema is not None:
+            self._apply_schema(op.op, schema, op.value)
+        else:
+            self._apply(op.op, self._target(op.path), op.value, op.has_value)
+
+    def _apply_key(self, op: str, key: str, value: Any) -> None:
+        """One key of a path-less value: ignore what clients echo back, else treat as a path."""
+        folded = key.strip().lower()
+        if folded in ("schemas", "meta"):
+            return
+        if folded == "id":
+            if "id" in self.resource and value != self.resource["id"]:
+                raise Mutability("'id' cannot be changed")
+            return  # Okta repeats the id in a group rename
+        schema = schema_for_urn(self.resource_type, key.strip())
+        if schema is not None:
+            self._apply_schema(op, schema, value)
+        else:
+            self._apply(op, self._target(key.strip()), value, True)
+
+    def _apply_schema(self, op: str, schema: Schema, value: Any) -> None:
+        """An operation on a whole schema: its URN as path, or as a key of a path-less value."""
+        if op == "remove":
+            if schema is self.core:
+                raise NoTarget("A remove operation needs an attribute path")
+            self.resource.pop(schema.id, None)
+            self._tidy_schemas(schema.id)
+            return
+        if not isinstance(value, dict):
+            raise InvalidValue(f"The value for '{schema.id}' must be an object")
+        for key, sub_value in value.items():
+            if schema is not self.core and key.strip().lower() in ("schemas", "meta"):
+                continue  # echoed back by clients inside the extension object
+            self._apply_key(op, key if schema is self.core else f"{schema.id}:{key}", sub_value)
+
+    def _target(self, path: str) -> _Target:
+        try:
+            parsed = parse_path(path)
+        except FilterError as exc:
+            raise InvalidPath(f"Invalid path '{path}': {exc.message}") from None
+        resolved = resolve(self.resource_type, str(parsed.attr))  # UnknownAttribute: invalidPath
+        top, sub = resolved.top, resolved.attribute if resolved.parent else None
+        if parsed.value_filter is not None and not top.multi_valued:
+            raise InvalidPath(f"'{top.name}' is not multi-valued and takes no value filter")
+        if parsed.sub_attr is not None:
+            sub = top.sub_attribute(parsed.sub_attr)
+            if sub is None:
+                raise InvalidPath(f"Unknown attribute '{path}'")
+        urn = resolved.schema if resolved.is_extension else None
+        return _Target(urn, top, sub, parsed.value_filter, path)
+
+    def _apply(self, op: str, target: _Target, value: Any, has_value: bool) -> None:
+        sub = target.sub
+        if target.attribute.mutability == "readOnly" or (sub and sub.mutability == "readOnly"):
+            raise Mutability(f"'{target.text}' is read-only")
+        if op != "remove" and not has_value:
+            raise InvalidValue(f"An {op} operation needs a value")
+        if op == "add" and value is None:
+            raise InvalidValue("An add operation needs a non-null value")
+        if op == "replace" and value is None:
+            op, has_value = "remove", False  # null means unassigned (RFC 7643 §2.5)
+        if self.resource_type == "Group" and target.full_path == "members":
+            self._members(op, target, value, has_value)
+        elif target.value_filter is not None:
+            self._filtered(op, target, value)
+        elif sub is None:
+            self._whole(op, target, value, has_value)
+        elif target.attribute.multi_valued:
+            self._every_element(op, target, value)
+        else:
+            self._sub_attribute(op, target, value)
+
+    # --- storage ----------------------------------------------------------------------
+
+    def _current(self, target: _Target) -> Any:
+        holder = self.resource if target.urn is None else self.resource.get(target.urn)
+        return holder.get(target.attribute.name) if isinstance(holder, dict) else None
+
+    def _elements(self, target: _Target) -> list[Any]:
+        current = self._current(target)
+        return current if isinstance(current, list) else []
+
+    def _store(self, target: _Target, value: Any) -> None:
+        """Set the top-level attribute; None, [] or {} leaves it unassigned."""
+        name = target.attribute.name
+        if target.urn is None:
+            holder: Any = self.resource
+        else:
+            holder = self.resource.get(target.urn)
+            if not isinstance(holder, dict) and value not in (None, [], {}):
+                holder = self.resource[target.urn] = {}
+                schemas = self.resource.get("schemas")
+                if isinstance(schemas, list) and target.urn not in schemas:
+                    schemas.append(target.urn)
+        if value in (None, [], {}):
+            if target.attribute.required:
+                raise InvalidValue(f"'{target.text}' is required and cannot be removed")
+            if isinstance(holder, dict):
+                holder.pop(name, None)
+            if target.urn is not None and holder == {}:
+                self.resource.pop(target.urn, None)
+                self._tidy_schemas(target.urn)
+        else:
+            holder[name] = value
+
+    def _tidy_schemas(self, urn: str) -> None:
+        schemas = self.resource.get("schemas")
+        if isinstance(schemas, list) and urn in schemas:
+            schemas.remove(urn)
+
+    # --- operations -------------------------------------------------------------------
+
+    def _whole(self, op: str, target: _Target, value: Any, has_value: bool) -> None:
+        attribute, current = target.attribute, self._current(target)
+        if op == "remove":
+            if attribute.multi_valued and has_value and value is not None:
+                drop = _coerce_many(attribute, value, target.text)
+                kept = [
+                    e
+                    for e in self._elements(target)
+                    if not any(_same_element(attribute, e, d) for d in drop)
+                ]
+                self._store(target, kept)
+            else:
+                self._store(target, None)
+        elif attribute.multi_valued:
+            new = _coerce_many(attribute, value, target.text)
+            if op == "replace":
+                self._store(target, new)
+                return
+            elements = self._elements(target)
+            chosen = []
+            for item in new:
+                same = next((e for e in elements if _same_element(attribute, e, item)), None)
+                if same is None:
+                    elements.append(item)
+                    chosen.append(item)
+                elif isinstance(same, dict):
+                    # An identical add is a no-op; new or different sub-attributes merge in.
+                    for key, sub_value in item.items():
+                        sub = attribute.sub_attribute(key)
+                        if not _same_scalar(sub, same.get(key), sub_value):
+                            same[key] = sub_value
+                    chosen.append(same)
+            _set_primary(elements, chosen)
+            self._store(target, elements)
+        elif attribute.type == "complex":
+            merged = dict(current) if isinstance(current, dict) else {}
+            for key, sub_value in _coerce(attribute, value, target.text).items():
+                sub = attribute.sub_attribute(key)
+                _check_immutable(sub, merged.get(key), sub_value, f"{target.text}.{key}")
+                if sub_value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = sub_value
+            self._store(target, merged)
+        else:
+            new_value = _coerce(attribute, value, target.text)
+            _check_immutable(attribute, current, new_value, target.text)
+            self._store(target, new_value)
+
+    def _sub_attribute(self, op: str, target: _Target, value: Any) -> None:
+        """``name.givenName``: a sub-attribute of a single-valued complex attribute."""
+        assert target.sub is not None
+        current = self._current(target)
+        merged = dict(current) if isinstance(current, dict) else {}
+        if op == "remove":
+            merged.pop(target.sub.name, None)
+        else:
+            new_value = _coerce(target.sub, value, target.text)
+            _check_immutable(target.sub, merged.get(target.sub.name), new_value, target.text)
+            merged[target.sub.name] = new_value
+        self._store(target, merged)
+
+    def _every_element(self, op: str, target: _Target, value: Any) -> None:
+        """``emails.type`` without a filter: that sub-attribute of every element."""
+        sub = target.sub
+        assert sub is not None
+        elements = [e for e in self._elements(target) if isinstance(e, dict)]
+        if op == "remove":
+            for element in elements:
+                element.pop(sub.name, None)
+            elements = [e for e in elements if e]
+        else:
+            new_value = _coerce(sub, value, target.text)
+            if not elements:
+                elements = [{sub.name: new_value}]
+            for element in elements:
+                _check_immutable(sub, element.get(sub.name), new_value, target.text)
+                element[sub.name] = new_value
+            if new_value is True and sub.name == "primary":
+                _set_primary(elements, elements)
+        self._store(target, elements)
+
+    def _matching(self, target: _Target, elements: list[Any]) -> list[dict[str, Any]]:
+        assert target.value_filter is not None
+        try:
+            return [
+                e
+                for e in elements
+                if isinstance(e, dict)
+                and matches(target.value_filter, e, self.resource_type, target.full_path)
+            ]
+        except FilterError as exc:
+            raise InvalidPath(f"Invalid path '{target.text}': {exc.message}") from None
+
+    def _filtered(self, op: str, target: _Target, value: Any) -> None:
+        """``emails[type eq "work"]`` with or without a trailing ``.value``."""
+        attribute, sub = target.attribute, target.sub
+        assert target.value_filter is not None
+        elements = self._elements(target)
+        matched = self._matching(target, elements)
+        if op == "remove":
+            if sub is not None:
+                for element in matched:
+                    element.pop(sub.name, None)
+                elements = [e for e in elements if e != {}]
+            else:
+                elements = [e for e in elements if not any(e is m for m in matched)]
+            self._store(target, elements)
+            return
+        if sub is not None:
+            patch = {sub.name: _coerce(sub, value, target.text)}
+        else:
+            patch = _coerce(attribute, value, target.text)
+        if not matched:
+            seed = _filter_seed(target.value_filter, attribute) if op == "add" else None
+            if seed is None:
+                raise NoTarget(f"No value matches the path '{target.text}'")
+            # Entra adds emails[type eq "work"].value to a user with no work email yet.
+            element = {**seed, **{k: v for k, v in patch.items() if v is not None}}
+            elements.append(element)
+            matched = [element]
+        else:
+            for element in matched:
+                for key, new_value in patch.items():
+                    sub_attr = attribute.sub_attribute(key)
+                    _check_immutable(sub_attr, element.get(key), new_value, target.text)
+                if op == "replace" and sub is None:
+                    element.clear()
+                for key, new_value in patch.items():
+                    if new_value is None:
+                        element.pop(key, None)
+                    else:
+                        element[key] = new_value
+        if patch.get("primary") is True:
+            _set_primary(elements, matched)
+        self._store(target, [e for e in elements if e != {}])
+
+    # --- group members ----------------------------------------------------------------
+
+    def _members(self, op: str, target: _Target, value: Any, has_value: bool) -> None:
+        """Member changes as id sets; a ``members`` list in the resource is kept in step."""
+        self.members_touched = True
+        if target.sub is not None:
+            raise Mutability("Member entries are immutable: add or remove members instead")
+        if target.value_filter is not None:
+            if op != "remove":
+                raise Mutability("Member entries are immutable: add or remove members instead")
+            ids = _member_ids_in_filter(target.value_filter)
+            if ids is None:
+                if "members" not in self.resource:
+                    raise InvalidFilter("Member filters support only 'value eq \"id\"' with or")
+                ids = {e["value"] for e in self._matching(target, self._elements(target))}
+            self._drop_members(ids)
+        elif op == "remove" and (not has_value or value is None):
+            self._replace_members([])
+        else:
+            elements = _coerce_many(target.attribute, value, target.text)
+            if any(not isinstance(e.get("value"), str) for e in elements):
+                raise InvalidValue("Every member needs a 'value' holding its id")
+            if op != "remove":
+                self.result.member_displays.update(
+                    (e["value"], e["display"])
+                    for e in elements
+                    if isinstance(e.get("display"), str)
+                )
+            if op == "add":
+                self._add_members(elements)
+            elif op == "replace":
+                self._replace_members(elements)
+            else:
+                self._drop_members({e["value"] for e in elements})
+
+    def _add_members(self, elements: list[dict[str, Any]]) -> None:
+        result, ids = self.result, {e["value"] for e in elements}
+        if result.members_replaced is not None:
+            result.members_replaced |= ids
+        else:
+            result.members_added |= ids
+            result.members_removed -= ids
+        if isinstance(self.resource.get("members"), list):
+            listed = self.resource["members"]
+            known = {e.get("value") for e in listed if isinstance(e, dict)}
+            listed.extend(e for e in elements if e["value"] not in known)
+
+    def _drop_members(self, ids: set[str]) -> None:
+        result = self.result
+        if result.members_replaced is not None:
+            result.members_replaced -= ids
+        else:
+            result.members_removed |= ids
+            result.members_added -= ids
+        if isinstance(self.resource.get("members"), list):
+            listed = self.resource["members"]
+            listed[:] = [e for e in listed if not (isinstance(e, dict) and e.get("value") in ids)]
+
+    def _replace_members(self, elements: list[dict[str, Any]]) -> None:
+        self.result.members_replaced = {e["value"] for e in elements}
+        self.result.members_added, self.result.members_removed = set(), set()
+        if "members" in self.resource:
+            self.resource["members"] = elements
+
+    # --- outcome ----------------------------------------------------------------------
+
+    def outcome(self, original: dict[str, Any]) -> PatchResult:
+        changed = self.result.changed_attributes
+        for key in original.keys() | self.resource.keys():
+            if key == "schemas":
+                continue
+            old, new = original.get(key), self.resource.get(key)
+            if key in self.extension_urns:
+                old = old if isinstance(old, dict) else {}
+                new = new if isinstance(new, dict) else {}
+                changed |= {
+                    f"{key}:{k}" for k in old.keys() | new.keys() if old.get(k) != new.get(k)
+                }
+            elif old != new:
+                changed.add(key)
+        if self.members_touched and (
+            self.result.members_added
+            or self.result.members_removed
+            or self.result.members_replaced is not None
+        ):
+            changed.add("members")
+        self.result.changed = bool(changed)
+        return self.result
+
+
+def apply_patch(resource: dict[str, Any], operations_body: Any, resource_type: str) -> PatchResult:
+    """Apply a PatchOp body to ``resource`` (not mutated); raise a ScimError when it is refused."""
+    operations = _parse_body(operations_body)
+    patcher = _Patcher(resource, resource_type)
+    for operation in operations:
+        patcher.apply(operation)
+    return patcher.outcome(resource)

@@ -1,0 +1,133 @@
+"""Incoming SCIM bodies made canonical: attribute names spelled as the schema does, values of
+the declared types, read-only attributes dropped. What POST and PUT store."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from app.scim.errors import InvalidSyntax, InvalidValue
+from app.scim.schemas import (
+    COMMON_ATTRIBUTES,
+    LEGACY_CORE_URN,
+    Attribute,
+    Schema,
+    schema_for_urn,
+    schemas_for,
+)
+
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+MAX_STRING = 65_536
+
+
+def coerce(attribute: Attribute, value: Any, where: str) -> Any:
+    """`value` as `attribute`'s type (one element if multi-valued); InvalidValue if not."""
+    kind = attribute.type
+    if kind == "complex":
+        if not isinstance(value, dict):
+            raise InvalidValue(f"'{where}' must be an object")
+        out: dict[str, Any] = {}
+        for key, sub_value in value.items():
+            sub = attribute.sub_attribute(key)
+            if sub is None or sub_value is None:
+                continue  # unknown sub-attributes are ignored, nulls mean "unassigned"
+            out[sub.name] = coerce(sub, sub_value, f"{where}.{sub.name}")
+        return out
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"  # Entra sends "True"/"False"
+        raise InvalidValue(f"'{where}' must be a boolean")
+    if kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise InvalidValue(f"'{where}' must be an integer")
+    if kind == "decimal":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        raise InvalidValue(f"'{where}' must be a number")
+    if not isinstance(value, str):
+        raise InvalidValue(f"'{where}' must be a string")
+    if len(value) > MAX_STRING:
+        raise InvalidValue(f"'{where}' is too long")
+    if kind == "dateTime" and not _DATETIME.fullmatch(value):
+        raise InvalidValue(f"'{where}' must be an xsd:dateTime such as 2026-01-31T12:00:00Z")
+    return value
+
+
+def coerce_attribute(attribute: Attribute, value: Any, where: str) -> Any:
+    """A whole attribute's value: lists for multi-valued ones (a lone element is wrapped)."""
+    if not attribute.multi_valued:
+        if isinstance(value, list):
+            raise InvalidValue(f"'{where}' is single-valued; got a list")
+        return coerce(attribute, value, where)
+    items = value if isinstance(value, list) else [value]
+    out = [coerce(attribute, item, where) for item in items if item is not None]
+    if attribute.type == "complex":
+        primaries = [i for i in out if i.get("primary") is True]
+        for extra in primaries[1:]:
+            extra["primary"] = False  # at most one primary (RFC 7643 §2.4)
+    return out
+
+
+def _object(schema: Schema, body: dict[str, Any], where: str, core: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        attribute = schema.attribute(key)
+        if attribute is None and core:
+            attribute = next((a for a in COMMON_ATTRIBUTES if a.name.lower() == key.lower()), None)
+        if attribute is None or value is None or attribute.mutability == "readOnly":
+            continue
+        out[attribute.name] = coerce_attribute(attribute, value, f"{where}{attribute.name}")
+    return out
+
+
+def normalize(resource_type: str, body: Any) -> dict[str, Any]:
+    """The stored form of a POST/PUT body (no id, meta or other read-only attributes)."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The request body must be a JSON object")
+    core, *extensions = schemas_for(resource_type)
+    schemas = body.get("schemas", [core.id])
+    if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
+        raise InvalidSyntax("'schemas' must be a list of URNs")
+    core_body: dict[str, Any] = {}
+    result: dict[str, Any] = {}
+    for key, value in body.items():
+        if key.lower() == "schemas":
+            continue
+        if key[:4].lower() == "urn:":
+            schema = schema_for_urn(resource_type, key)
+            if schema is core or key.lower() == LEGACY_CORE_URN:
+                if isinstance(value, dict):
+                    core_body.update(value)  # legacy clients nest core attributes under the URN
+                continue
+            if schema is not None:
+                if value is None:
+                    continue
+                if not isinstance(value, dict):
+                    raise InvalidValue(f"'{schema.id}' must be an object")
+                ext = _object(schema, value, f"{schema.id}:")
+                if ext:
+                    result[schema.id] = ext
+            elif isinstance(value, dict):
+                result[key] = value  # an extension we do not know: kept as sent
+            continue
+        core_body[key] = value
+    result = {**_object(core, core_body, "", core=True), **result}
+    if resource_type == "User":
+        _require_string(result, "userName")
+    else:
+        _require_string(result, "displayName")
+    known = {core.id, *(e.id for e in extensions)}
+    urns = [core.id] + [k for k in result if k[:4].lower() == "urn:" and k not in known]
+    urns += [e.id for e in extensions if e.id in result]
+    result["schemas"] = urns
+    return result
+
+
+def _require_string(resource: dict[str, Any], name: str) -> None:
+    value = resource.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue(f"'{name}' is required and must be a non-empty string")
+    resource[name] = value.strip()
