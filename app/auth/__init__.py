@@ -1,0 +1,1 @@
+"""SSO: OpenID Connect relying party, sessions and sign-in routes."""

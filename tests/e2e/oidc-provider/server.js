@@ -1,0 +1,307 @@
+// A real OpenID provider (panva/oidc-provider) configured the way JumpCloud behaves, for the
+// end-to-end tests only. Never used by the service itself.
+//
+// Settings come from the environment (or --name=value arguments):
+//   PORT                      0 picks a free port (default 0)
+//   ISSUER                    default http://127.0.0.1:PORT/ (trailing slash, like JumpCloud)
+//   CLIENT_ID, CLIENT_SECRET  the one registered client (client_secret_basic only)
+//   REDIRECT_URI              its redirect URI
+//   POST_LOGOUT_REDIRECT_URI  its registered post-logout redirect URI
+//   USERS_JSON                [{"sub","email","given_name","family_name","groups"}, ...]
+//
+// Once ready it prints `listening http://127.0.0.1:PORT` on stdout.
+//
+// Sign-in: /interaction/:uid shows a form with an email input (id="login") and a submit button
+// (id="submit"); posting a known email completes login and consent (openid email profile) at
+// once. An authorization request carrying a known `login_hint` skips the form. RP-initiated
+// logout confirms itself.
+
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+
+import Provider from 'oidc-provider';
+
+const DEFAULT_USERS = [
+  {
+    sub: 'alice-0001',
+    email: 'alice@example.com',
+    given_name: 'Alice',
+    family_name: 'Anderson',
+    groups: ['Webrix Admins', 'Engineering'],
+  },
+  {
+    sub: 'bob-0002',
+    email: 'bob@example.com',
+    given_name: 'Bob',
+    family_name: 'Brown',
+    groups: ['Engineering'],
+  },
+];
+
+const GRANTED_SCOPES = ['openid', 'email', 'profile'];
+
+function settings() {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      issuer: { type: 'string' },
+      'client-id': { type: 'string' },
+      'client-secret': { type: 'string' },
+      'redirect-uri': { type: 'string' },
+      'post-logout-redirect-uri': { type: 'string' },
+      users: { type: 'string' },
+    },
+    strict: true,
+  });
+  const env = process.env;
+  const pick = (arg, name, fallback) => values[arg] ?? env[name] ?? fallback;
+  return {
+    port: Number.parseInt(pick('port', 'PORT', '0'), 10),
+    issuer: pick('issuer', 'ISSUER', ''),
+    clientId: pick('client-id', 'CLIENT_ID', 'webrix'),
+    clientSecret: pick('client-secret', 'CLIENT_SECRET', 'webrix-e2e-secret'),
+    redirectUri: pick('redirect-uri', 'REDIRECT_URI', 'http://127.0.0.1:8080/api/auth/callback/jumpcloud'),
+    postLogoutRedirectUri: pick('post-logout-redirect-uri', 'POST_LOGOUT_REDIRECT_URI', 'http://127.0.0.1:8080/'),
+    users: JSON.parse(pick('users', 'USERS_JSON', '') || JSON.stringify(DEFAULT_USERS)),
+  };
+}
+
+function escapeHtml(value) {
+  return String(value)
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+function page(title, body) {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body>
+${body}
+</body>
+</html>`;
+}
+
+function readForm(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size > 64 * 1024) {
+        reject(new Error('form too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
+    req.on('error', reject);
+  });
+}
+
+function listen(server, port) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server.address().port));
+  });
+}
+
+async function main() {
+  const cfg = settings();
+  const usersBySub = new Map(cfg.users.map((u) => [u.sub, u]));
+  const usersByEmail = new Map(cfg.users.map((u) => [u.email.toLowerCase(), u]));
+
+  // The issuer carries the port, so bind first and build the provider afterwards.
+  const server = http.createServer();
+  const port = await listen(server, cfg.port);
+  const issuer = cfg.issuer || `http://127.0.0.1:${port}/`;
+
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
+
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: cfg.clientId,
+        client_secret: cfg.clientSecret,
+        redirect_uris: [cfg.redirectUri],
+        post_logout_redirect_uris: [cfg.postLogoutRedirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'RS256',
+      },
+    ],
+    clientAuthMethods: ['client_secret_basic'],
+    responseTypes: ['code'],
+    scopes: ['openid', 'email', 'profile'],
+    // JumpCloud's endpoint paths, so the tests also prove nothing is hard-coded elsewhere.
+    routes: {
+      authorization: '/oauth2/auth',
+      token: '/oauth2/token',
+      userinfo: '/userinfo',
+      jwks: '/.well-known/jwks.json',
+      end_session: '/oauth2/sessions/logout',
+    },
+    jwks: { keys: [signingKey] },
+    cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+    claims: {
+      // JumpCloud sends the admin-named groups claim with every token once it is enabled.
+      openid: ['sub', 'groups'],
+      email: ['email', 'email_verified'],
+      profile: ['given_name', 'family_name'],
+    },
+    // Put the scope claims in the ID token, as JumpCloud does, not only at userinfo.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          // Confirm at once: add logout=yes to the provider's form and submit it on load.
+          const confirmed = form.replace('</form>', '<input type="hidden" name="logout" value="yes"/></form>');
+          ctx.body = page(
+            'Signing out',
+            `${confirmed}
+<p>Signing out…</p>
+<noscript><button type="submit" form="op.logoutForm">Sign out</button></noscript>
+<script>document.forms[0].submit();</script>`,
+          );
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = page('Signed out', '<h1>Signed out</h1>');
+        },
+      },
+    },
+    interactions: {
+      url: (ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    async findAccount(ctx, sub) {
+      const user = usersBySub.get(sub);
+      if (!user) {
+        return undefined;
+      }
+      return {
+        accountId: sub,
+        async claims() {
+          return {
+            sub,
+            email: user.email,
+            email_verified: true,
+            given_name: user.given_name,
+            family_name: user.family_name,
+            groups: user.groups ?? [],
+          };
+        },
+      };
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = page('Error', `<h1>${escapeHtml(out.error)}</h1><p>${escapeHtml(out.error_description ?? '')}</p>`);
+    },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+    },
+  });
+  provider.on('server_error', (ctx, err) => console.error('server_error', err));
+
+  async function completeLogin(req, res, details, user) {
+    const requested = new Set(String(details.params.scope ?? '').split(' '));
+    const scope = GRANTED_SCOPES.filter((s) => requested.has(s)).join(' ');
+    const grant = new provider.Grant({ accountId: user.sub, clientId: details.params.client_id });
+    grant.addOIDCScope(scope);
+    const grantId = await grant.save();
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: user.sub }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  function loginForm(uid, message) {
+    const options = cfg.users.map((u) => `<li>${escapeHtml(u.email)}</li>`).join('');
+    return page(
+      'Sign in',
+      `<h1>Sign in (e2e OpenID provider)</h1>
+${message ? `<p id="error">${escapeHtml(message)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}">
+  <label for="login">Email</label>
+  <input id="login" name="login" type="email" autofocus>
+  <button id="submit" type="submit">Sign in</button>
+</form>
+<p>Known users:</p><ul>${options}</ul>`,
+    );
+  }
+
+  async function interaction(req, res, uid) {
+    const details = await provider.interactionDetails(req, res);
+    if (details.uid !== uid) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('interaction mismatch');
+      return;
+    }
+    if (req.method === 'GET') {
+      const hinted = usersByEmail.get(String(details.params.login_hint ?? '').toLowerCase());
+      if (hinted) {
+        await completeLogin(req, res, details, hinted);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(loginForm(uid, ''));
+      return;
+    }
+    if (req.method === 'POST') {
+      const form = await readForm(req);
+      const user = usersByEmail.get(String(form.get('login') ?? '').trim().toLowerCase());
+      if (!user) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(loginForm(uid, 'Unknown user'));
+        return;
+      }
+      await completeLogin(req, res, details, user);
+      return;
+    }
+    res.writeHead(405, { allow: 'GET, POST' }).end();
+  }
+
+  const providerCallback = provider.callback();
+  server.on('request', (req, res) => {
+    const match = /^\/interaction\/([A-Za-z0-9_-]+)\/?(?:\?.*)?$/.exec(req.url ?? '');
+    if (!match) {
+      providerCallback(req, res);
+      return;
+    }
+    interaction(req, res, match[1]).catch((err) => {
+      console.error('interaction error', err);
+      if (!res.headersSent) {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+      }
+      res.end(`interaction failed: ${err.message}`);
+    });
+  });
+
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  console.log(`listening http://127.0.0.1:${port}`);
+  console.log(`issuer ${issuer}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
