@@ -144,7 +144,9 @@ def _check(cfg: Config) -> int:
     print("Paste into JumpCloud (Identity Management → SCIM):")
     print(f"  Base URL:       {cfg.scim_base_url}")
     print("  Token Key:      API Token (Bearer); create one with `webrix token create`")
-    return 0
+    from app.checks import check_provider
+
+    return _run(lambda: check_provider(cfg))
 
 
 def _serve(cfg: Config, args: argparse.Namespace) -> int:

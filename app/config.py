@@ -55,6 +55,7 @@ class JumpCloudConfig:
     issuer: str = DEFAULT_ISSUER
     groups_claim: str = ""
     timeout_seconds: float = 10.0
+    post_logout_redirect_uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ _SPEC: dict[str, dict[str, _Key]] = {
         "issuer": _Key(str, DEFAULT_ISSUER, help="JumpCloud's issuer"),
         "groups_claim": _Key(str, "", help="name of the groups claim, if enabled"),
         "timeout_seconds": _Key((int, float), 10.0, help="timeout for calls to JumpCloud"),
+        "post_logout_redirect_uri": _Key(str, "", help="where JumpCloud returns after sign-out"),
     },
     "access": {
         "admin_emails": _Key(list, [], help="who may open /admin"),
@@ -333,6 +335,8 @@ def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
     issuer = _check_url(ld, "auth.jumpcloud", "issuer", jc["issuer"])
     if issuer and issuer.startswith("http://") and not _is_loopback(urlsplit(issuer).hostname):
         ld.problem("auth.jumpcloud", "issuer", "http:// is only accepted on a loopback host")
+    if jc["post_logout_redirect_uri"]:
+        _check_url(ld, "auth.jumpcloud", "post_logout_redirect_uri", jc["post_logout_redirect_uri"])
     for s, k in (("auth.jumpcloud", "client_id"), ("auth.jumpcloud", "client_secret")):
         if v[s][k] == "":
             ld.problem(s, k, "must not be empty")

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from app.logs import current_request_id
+from app.scim.errors import ScimError
 
 log = logging.getLogger("webrix.error")
 
@@ -60,9 +61,18 @@ def _wants_json(request: Request) -> bool:
     return path.startswith(("/api/", "/scim/")) or path in ("/healthz", "/readyz")
 
 
-def error_response(request: Request, status: int, title: str, message: str) -> Response:
+def error_response(
+    request: Request, status: int, title: str, message: str, *, retry_url: str | None = None
+) -> Response:
     """Render an error as JSON or as the HTML error page, always with the request id."""
     rid = current_request_id()
+    if request.url.path.startswith("/scim/"):
+        body = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": str(status),
+            "detail": f"{message} (request id {rid})",
+        }
+        return JSONResponse(body, status_code=status, media_type="application/scim+json")
     if _wants_json(request):
         return JSONResponse(
             {"error": title, "message": message, "request_id": rid}, status_code=status
@@ -73,7 +83,13 @@ def error_response(request: Request, status: int, title: str, message: str) -> R
     response: Response = templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title": title, "message": message, "request_id": rid},
+        {
+            "status": status,
+            "title": title,
+            "message": message,
+            "request_id": rid,
+            "retry_url": retry_url,
+        },
         status_code=status,
     )
     return response
@@ -94,6 +110,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _scim_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScimError)
+    headers = {"WWW-Authenticate": 'Bearer realm="webrix-scim"'} if exc.status == 401 else None
+    return JSONResponse(
+        exc.to_body(), status_code=exc.status, headers=headers, media_type="application/scim+json"
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
@@ -106,4 +130,9 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 
 def handlers() -> dict[Any, Any]:
     """The exception handlers `create_app` registers."""
-    return {AppError: _app_error, HTTPException: _http_error, Exception: _unhandled}
+    return {
+        AppError: _app_error,
+        ScimError: _scim_error,
+        HTTPException: _http_error,
+        Exception: _unhandled,
+    }

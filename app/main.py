@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 import httpx
 import jinja2
@@ -19,59 +17,13 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp
 
 from app import errors
+from app.auth import routes as auth_routes
 from app.config import Config
-from app.db import Database
 from app.logs import RequestContextMiddleware
-from app.store.tokens import UsageRecorder
+from app.scim import routes as scim_routes
+from app.services import Services, services
 
 log = logging.getLogger("webrix")
-USER_AGENT = "webrix-identity/0.1"
-
-
-@dataclass
-class Services:
-    """What requests share: opened by the lifespan, closed at shutdown."""
-
-    config: Config
-    http_transport: httpx.AsyncBaseTransport | None = None
-    token_usage: UsageRecorder = field(default_factory=UsageRecorder)
-    _db: Database | None = None
-    _http: httpx.AsyncClient | None = None
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            raise RuntimeError("the database is not open (is the lifespan running?)")
-        return self._db
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            raise RuntimeError("the HTTP client is not open (is the lifespan running?)")
-        return self._http
-
-    async def start(self) -> None:
-        self._db = await Database.open(self.config.database.path)
-        timeout = self.config.auth.jumpcloud.timeout_seconds
-        self._http = httpx.AsyncClient(
-            transport=self.http_transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
-        )
-
-    async def stop(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-
-def services(request: Request) -> Services:
-    """The Services of the app serving this request."""
-    return cast(Services, request.app.state.services)
 
 
 class _App(Starlette):
@@ -121,6 +73,8 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, name="healthz"),
         Route("/readyz", readyz, name="readyz"),
+        *auth_routes.routes(),
+        scim_routes.mount(),
     ]
     app = _App(routes=routes, lifespan=lifespan, exception_handlers=errors.handlers())
     app.state.services = svc

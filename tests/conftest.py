@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from app.main import create_app
 
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 ROOT = Path(__file__).resolve().parent.parent
+WEBRIX = (sys.executable, "-m", "app")
 
 
 @pytest.fixture
@@ -116,39 +118,58 @@ def wait_http(
     raise AssertionError(f"{url} did not answer within {timeout}s: {last}")
 
 
+@dataclass
+class ServerProcess:
+    """A running `webrix serve`; its output goes to `log` (a file, so it can never block)."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> str:
+        """Stop the server (SIGTERM, then SIGKILL) and return everything it printed."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.output()
+
+
 @contextmanager
-def serve_process(config_path: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
+def serve_process(config_path: Path, port: int, *extra: str) -> Iterator[ServerProcess]:
     """`webrix serve` as a real process on 127.0.0.1:port."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "--config",
-            str(config_path),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = config_path.with_name(f"server-{port}.log")
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [*WEBRIX, "--config", str(config_path), "serve", "--port", str(port), *extra],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = ServerProcess(proc, log)
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
-        yield proc
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"webrix serve exited with {proc.returncode}:\n{server.output()}"
+                )
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"webrix serve did not start:\n{server.output()}"
+                    ) from None
+                time.sleep(0.1)
+        yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        server.stop()
 
 
 def write_toml(path: Path, data: dict[str, Any]) -> Path:

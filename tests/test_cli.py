@@ -90,7 +90,7 @@ def test_serve_answers_health_and_readiness_and_logs_no_secrets(tmp_path: Path) 
     cfg = _config(tmp_path)
     port = free_port()
     secret = "wxt_" + "S" * 43
-    with serve_process(cfg, port) as proc:
+    with serve_process(cfg, port) as server:
         base = f"http://127.0.0.1:{port}"
         health = httpx.get(f"{base}/healthz")
         assert health.status_code == 200 and health.json() == {"status": "ok"}
@@ -103,8 +103,7 @@ def test_serve_answers_health_and_readiness_and_logs_no_secrets(tmp_path: Path) 
         )
         assert missing.status_code == 404
         rid = missing.headers["x-request-id"]
-        proc.terminate()
-        out = proc.communicate(timeout=10)[0]
+        out = server.stop()
     assert rid in out  # the access line carries the request id
     assert "page=2" in out
     for leaked in (secret, "abc123code", "xyz789state", "cookie-value-123", "test-client-secret"):

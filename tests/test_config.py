@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app.config import ConfigError, load, load_data
-from tests.conftest import SECRET_KEY, config_data, webrix, write_toml
+from tests.conftest import SECRET_KEY, config_data, free_port, webrix, write_toml
 
 
 def _problems(data: dict, tmp_path: Path) -> list[str]:
@@ -138,11 +138,15 @@ def test_bad_config_exits_2_with_a_clear_message(
     assert "Traceback" not in result.stderr
 
 
-def test_config_path_from_environment(tmp_path: Path) -> None:
-    path = write_toml(tmp_path / "elsewhere.toml", config_data(tmp_path / "w.db"))
+def test_config_path_from_environment_and_unreachable_provider(tmp_path: Path) -> None:
+    data = config_data(tmp_path / "w.db", jumpcloud={"issuer": f"http://127.0.0.1:{free_port()}/"})
+    path = write_toml(tmp_path / "elsewhere.toml", data)
     result = webrix("check", env={"WEBRIX_CONFIG": str(path)})
-    assert result.returncode == 0, result.stderr
     assert "http://127.0.0.1:8080/api/auth/callback/jumpcloud" in result.stdout
+    assert "http://127.0.0.1:8080/scim/v2" in result.stdout
+    assert result.returncode == 1, result.stdout
+    assert "PROBLEM: Could not reach" in result.stdout
+    assert "test-client-secret" not in result.stdout + result.stderr
 
 
 def test_default_config_path_missing_is_a_config_error(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import secrets
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -30,6 +31,7 @@ def _write_config(path: Path, port: int, idp_port: int) -> None:
         f'client_secret = "{secrets.token_urlsafe(32)}"\n'
         f'issuer = "http://127.0.0.1:{idp_port}/"\n'
         'groups_claim = "groups"\n'
+        f'post_logout_redirect_uri = "http://127.0.0.1:{port}/signed-out"\n'
         "[access]\n"
         'admin_emails = ["ada@example.com"]\n'
         'admin_groups = ["Webrix Admins"]\n',
@@ -64,29 +66,55 @@ async def _fresh_token(cfg: Config) -> str:
     return plaintext
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    """Entry point of `webrix demo`."""
+async def _serve_both(cfg: Config, port: int, idp_port: int) -> None:
     import uvicorn
 
-    from app.logs import setup_logging
+    from app.demo.provider import create_demo_provider
     from app.main import create_app
+
+    jc = cfg.auth.jumpcloud
+    idp = create_demo_provider(
+        jc.issuer,
+        jc.client_id,
+        jc.client_secret,
+        cfg.redirect_uri,
+        jc.post_logout_redirect_uri,
+    )
+    common: dict[str, Any] = {"access_log": False, "log_config": None, "server_header": False}
+    idp_server = uvicorn.Server(uvicorn.Config(idp, host="127.0.0.1", port=idp_port, **common))
+    app_server = uvicorn.Server(
+        uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, **common)
+    )
+
+    async def run_idp() -> None:
+        await idp_server.serve()
+        app_server.should_exit = True  # one stops, both stop
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_idp)
+        while not idp_server.started:
+            if idp_server.should_exit:
+                return
+            await anyio.sleep(0.05)
+        await app_server.serve()
+        idp_server.should_exit = True
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Entry point of `webrix demo`."""
+    from app.logs import setup_logging
 
     cfg = prepare(Path(args.data), args.port, args.idp_port)
     token = anyio.run(_fresh_token, cfg)
     setup_logging(cfg.server.log_level)
     print("Webrix demo: everything on loopback, no JumpCloud account needed.")
-    print(f"  Dashboard:       {cfg.public_url}/")
+    print(f"  Dashboard:       {cfg.public_url}/   (sign in as one of the demo users)")
+    print(f"  Demo identity provider: {cfg.auth.jumpcloud.issuer}")
     print(f"  SCIM base URL:   {cfg.scim_base_url}")
     print(f"  Redirect URI:    {cfg.redirect_uri}")
     print(f"  Config:          {cfg.source}")
+    print("  Try:  curl -H 'Authorization: Bearer <token>' " + cfg.scim_base_url + "/Users")
     print("  SCIM token (shown once):")
     print(token, flush=True)
-    uvicorn.run(
-        create_app(cfg),
-        host="127.0.0.1",
-        port=args.port,
-        access_log=False,
-        log_config=None,
-        server_header=False,
-    )
+    anyio.run(_serve_both, cfg, args.port, args.idp_port)
     return 0

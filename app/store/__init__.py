@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
+
+from app.db import Conn, Row
 
 
 def now() -> str:
@@ -13,3 +17,29 @@ def now() -> str:
 def parse_time(text: str) -> datetime:
     """Inverse of `now()`."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+async def paged(
+    conn: Conn,
+    table: str,
+    where: str,
+    params: Sequence[Any],
+    *,
+    order_by: str,
+    offset: int,
+    limit: int | None,
+) -> tuple[int, list[Row]]:
+    """How many rows of `table` match `where`, and one page of them (`limit` None: all).
+
+    `table` is one of ours and `where`/`order_by` come from the filter compiler, with every
+    value in `params`; nothing from a request is ever spliced in.
+    """
+    total_row = await conn.fetch_one(f"SELECT count(*) FROM {table} WHERE {where}", params)  # noqa: S608
+    total = int(total_row[0]) if total_row else 0
+    if limit == 0:
+        return total, []
+    rows = await conn.fetch_all(
+        f"SELECT * FROM {table} WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?",  # noqa: S608
+        [*params, -1 if limit is None else limit, offset],
+    )
+    return total, rows

@@ -1,0 +1,413 @@
+"""SP-initiated sign-in through the configured OpenID provider, sessions, sign-out, dashboard."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from app.auth import sessions as auth_sessions
+from app.auth.errors import OidcError, ProviderUnreachable
+from app.auth.oidc import TRANSACTION_MAX_AGE, LoginTransaction, SignInResult
+from app.config import Config
+from app.db import Conn
+from app.errors import Forbidden
+from app.logs import current_request_id
+from app.services import Services, services
+from app.store import audit
+from app.store import sessions as session_store
+from app.store import users as user_store
+from app.store.users import Email, User, UserFields
+
+log = logging.getLogger("webrix.auth")
+LOGIN_COOKIE = "webrix-login-"
+MAX_PENDING_LOGINS = 5
+SIGNIN_PATH = "/api/auth/signin/jumpcloud"
+
+
+class SignInRefused(Exception):
+    """Sign-in is refused for a reason about the user (deactivated, not provisioned)."""
+
+    def __init__(self, code: str, title: str, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.code, self.title, self.message, self.status = code, title, message, status
+
+
+def safe_return_path(value: str | None) -> str:
+    """A same-origin path to return to; anything else becomes `/`."""
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def _tx_signer(config: Config) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(config.server.secret_key, salt="webrix.login")
+
+
+def _tx_cookie_base(state: str) -> str:
+    return LOGIN_COOKIE + hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def _audit(request: Request, conn: Conn, action: str, **kwargs: Any) -> None:
+    await audit.record(
+        conn, ip=_client_ip(request), request_id=current_request_id(), action=action, **kwargs
+    )
+
+
+def _page(request: Request, status: int, title: str, message: str, retry: bool = False) -> Response:
+    """The HTML error page, with the request id: these routes are browser navigations, so
+    the JSON that `error_response` gives under /api/ would leave a person at a raw document."""
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": title,
+            "message": message,
+            "request_id": current_request_id(),
+            "retry_url": SIGNIN_PATH if retry else None,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+    return response
+
+
+async def signin(request: Request) -> Response:
+    """Start a login transaction in its own cookie and send the browser to the provider."""
+    svc = services(request)
+    return_to = safe_return_path(request.query_params.get("callbackUrl"))
+    tx = svc.oidc.new_transaction(return_to)
+    try:
+        url = await svc.oidc.authorization_url(tx)
+    except ProviderUnreachable as exc:
+        log.warning("identity provider unreachable: %s", exc.message)
+        return _page(
+            request,
+            503,
+            "Identity provider unreachable",
+            f"JumpCloud could not be reached, so sign-in cannot start. {exc.message}",
+            retry=True,
+        )
+    response = RedirectResponse(url, status_code=302)
+    response.headers["Cache-Control"] = "no-store"
+    config = svc.config
+    # Every pending sign-in has its own cookie (two tabs never clobber each other);
+    # only the newest few are kept so abandoned attempts cannot bloat the request headers.
+    prefix = auth_sessions.cookie_name(config, LOGIN_COOKIE)
+    pending = sorted(
+        (name for name in request.cookies if name.startswith(prefix)),
+        key=lambda name: _started_at(request.cookies[name], config),
+    )
+    for name in pending[: max(0, len(pending) - (MAX_PENDING_LOGINS - 1))]:
+        auth_sessions.clear_cookie(response, config, name.removeprefix("__Host-"))
+    value = _tx_signer(config).dumps(tx.as_dict())
+    auth_sessions.set_cookie(
+        response, config, _tx_cookie_base(tx.state), value, TRANSACTION_MAX_AGE
+    )
+    return response
+
+
+def _started_at(raw: str, config: Config) -> float:
+    """When the sign-in in a login cookie began; 0 (pruned first) if it cannot be read."""
+    try:
+        data = _tx_signer(config).loads(raw) if len(raw) <= 4000 else None
+    except BadSignature:
+        return 0.0
+    created = data.get("created_at") if isinstance(data, dict) else None
+    return float(created) if isinstance(created, int | float) else 0.0
+
+
+def _load_transaction(request: Request, config: Config, state: str) -> LoginTransaction | None:
+    raw = request.cookies.get(auth_sessions.cookie_name(config, _tx_cookie_base(state)))
+    if not raw or len(raw) > 4000:
+        return None
+    try:
+        data = _tx_signer(config).loads(raw, max_age=TRANSACTION_MAX_AGE)
+        return LoginTransaction.from_dict(data) if isinstance(data, dict) else None
+    except (BadSignature, SignatureExpired, ValueError):
+        return None
+
+
+async def callback(request: Request) -> Response:
+    """The Redirect URI: check the response, redeem the code, admit the user, open a session."""
+    svc = services(request)
+    params = {k: v for k, v in request.query_params.items() if len(v) <= 8192}
+    state = params.get("state", "")
+    tx = _load_transaction(request, svc.config, state) if 8 <= len(state) <= 512 else None
+    if tx is None or not svc.used_states.claim(tx.state):
+        await _audit(
+            request,
+            svc.db,
+            "auth.signin.refused",
+            actor="anonymous",
+            detail={"reason": "unknown_or_used_state"},
+        )
+        response = _page(
+            request,
+            400,
+            "Sign-in link expired or already used",
+            "This sign-in response does not match a sign-in started in this browser, or it was "
+            "already used. Start again from the dashboard.",
+            retry=True,
+        )
+        if tx is not None or state:
+            auth_sessions.clear_cookie(response, svc.config, _tx_cookie_base(state))
+        return response
+    try:
+        result = await svc.oidc.handle_callback(params, tx)
+        user = await _admit(request, svc, result)
+    except (OidcError, SignInRefused) as exc:
+        response = await _refusal(request, svc, exc)
+        auth_sessions.clear_cookie(response, svc.config, _tx_cookie_base(tx.state))
+        return response
+    config = svc.config
+    async with svc.db.transaction() as conn:
+        previous = auth_sessions.session_id_from(request, config)
+        if previous:  # a sign-in over an open session replaces it rather than leaving it valid
+            await session_store.delete(conn, previous)
+        session_id = await session_store.create(
+            conn,
+            user.id,
+            lifetime=timedelta(minutes=config.session.lifetime_minutes),
+            id_token=result.id_token,
+            groups=tuple(result.groups),
+            ip=_client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        await _audit(
+            request,
+            conn,
+            "auth.signin",
+            actor=f"user:{user.id}",
+            target_type="user",
+            target_id=user.id,
+            detail={"email": user.email},
+        )
+    response = RedirectResponse(safe_return_path(tx.return_to), status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    auth_sessions.clear_cookie(response, config, _tx_cookie_base(tx.state))
+    auth_sessions.set_session_cookie(response, config, session_id)
+    return response
+
+
+async def _refusal(request: Request, svc: Services, exc: OidcError | SignInRefused) -> Response:
+    if isinstance(exc, ProviderUnreachable):
+        status, title = 503, "Identity provider unreachable"
+        message = f"JumpCloud could not be reached to finish the sign-in. {exc.message}"
+    elif isinstance(exc, OidcError):
+        status, title, message = 400, "Sign-in failed", exc.message
+    else:
+        status, title, message = exc.status, exc.title, exc.message
+    log.warning("sign-in refused: %s", exc.code)
+    await _audit(
+        request, svc.db, "auth.signin.refused", actor="anonymous", detail={"reason": exc.code}
+    )
+    return _page(request, status, title, message, retry=status != 403)
+
+
+async def _admit(request: Request, svc: Services, result: SignInResult) -> User:
+    """Find (or create just in time) the user for a verified sign-in; SignInRefused if not."""
+    config = svc.config
+    async with svc.db.transaction() as conn:
+        user = await user_store.find_by_sub(conn, result.sub)
+        if user is None and result.email:
+            found = await user_store.find_by_email(conn, result.email)
+            if found is not None and found.oidc_sub is None:
+                if result.claims.get("email_verified") is False:
+                    raise SignInRefused(
+                        "email_unverified",
+                        "Email address not verified",
+                        "JumpCloud says this email address is not verified, so it cannot be "
+                        "matched to an existing Webrix account.",
+                    )
+                await user_store.link_sub(conn, found.id, result.sub)
+                user = await user_store.get(conn, found.id)
+            elif found is not None:
+                raise SignInRefused(
+                    "email_linked_elsewhere",
+                    "Account mismatch",
+                    "This email address belongs to a Webrix account linked to another JumpCloud "
+                    "identity. Ask your administrator to check the account.",
+                )
+        if user is None:
+            if not config.access.jit_provisioning:
+                raise SignInRefused(
+                    "not_provisioned",
+                    "No Webrix account",
+                    "Your JumpCloud account has not been provisioned to Webrix yet. Ask your "
+                    "administrator to assign you to the Webrix application in JumpCloud.",
+                )
+            if not result.email:
+                raise SignInRefused(
+                    "no_email",
+                    "No email address",
+                    "JumpCloud did not send an email address. Ask your administrator to enable "
+                    "the Email scope in the Webrix application's attribute mapping.",
+                    status=400,
+                )
+            user = await _create_jit(conn, result)
+            await audit.record(
+                conn,
+                actor="system",
+                action="user.create.jit",
+                target_type="user",
+                target_id=user.id,
+                detail={"email": user.email},
+                ip=_client_ip(request),
+                request_id=current_request_id(),
+            )
+        if not user.active:
+            raise SignInRefused(
+                "deactivated",
+                "Account deactivated",
+                "Your Webrix account is deactivated. Ask your administrator to reactivate it "
+                "in JumpCloud.",
+            )
+        return user
+
+
+async def _create_jit(conn: Conn, result: SignInResult) -> User:
+    email = result.email or ""
+    resource: dict[str, Any] = {
+        "userName": email,
+        "name": {
+            k: v
+            for k, v in (("givenName", result.given_name), ("familyName", result.family_name))
+            if v
+        },
+        "emails": [{"value": email, "type": "work", "primary": True}],
+        "active": True,
+    }
+    if result.name:
+        resource["displayName"] = result.name
+    fields = UserFields(
+        user_name=email,
+        email=email,
+        given_name=result.given_name,
+        family_name=result.family_name,
+        display_name=result.name,
+        active=True,
+        emails=(Email(email, "work", True),),
+    )
+    return await user_store.create(conn, fields, resource, source="jit", oidc_sub=result.sub)
+
+
+async def session_info(request: Request) -> Response:
+    """Auth.js-style JSON of the current session; `{}` when signed out."""
+    current = await auth_sessions.current_user(request)
+    body: dict[str, Any] = {}
+    if current is not None:
+        u = current.user
+        body = {
+            "user": {"id": u.id, "name": u.name, "email": u.email, "image": None},
+            "groups": list(current.groups),
+            "admin": current.admin,
+            "expires": current.session.expires,
+        }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def csrf(request: Request) -> Response:
+    current = await auth_sessions.current_user(request)
+    token = current.session.csrf_token if current else None
+    return JSONResponse({"csrfToken": token}, headers={"Cache-Control": "no-store"})
+
+
+async def signout(request: Request) -> Response:
+    """End the session here, then at the provider when it offers RP-initiated logout."""
+    svc = services(request)
+    config = svc.config
+    current = await auth_sessions.current_user(request)
+    signed_out = f"{config.public_url}/signed-out"
+    if current is None:
+        response: Response = RedirectResponse(signed_out, status_code=303)
+        auth_sessions.clear_session_cookie(response, config)
+        return response
+    form = await request.form()
+    try:
+        auth_sessions.check_csrf(request, current, form.get("csrfToken"))
+    except Forbidden as exc:
+        return _page(request, 403, exc.title, exc.message)
+    session_id = auth_sessions.session_id_from(request, config) or ""
+    async with svc.db.transaction() as conn:
+        await session_store.delete(conn, session_id)
+        await _audit(
+            request,
+            conn,
+            "auth.signout",
+            actor=f"user:{current.user.id}",
+            target_type="user",
+            target_id=current.user.id,
+        )
+    target = signed_out
+    try:
+        end = await svc.oidc.end_session_url(
+            current.session.id_token, config.auth.jumpcloud.post_logout_redirect_uri or None
+        )
+    except OidcError as exc:
+        log.warning("no RP-initiated logout, provider unavailable: %s", exc.code)
+        end = None
+    if end:
+        target = end
+    response = RedirectResponse(target, status_code=303)
+    auth_sessions.clear_session_cookie(response, config)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def dashboard(request: Request) -> Response:
+    """The dashboard; a visitor without a session is sent into sign-in (SP-initiated SSO)."""
+    current = await auth_sessions.current_user(request)
+    if current is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            f"{SIGNIN_PATH}?{urlencode({'callbackUrl': path})}", status_code=302
+        )
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request,
+        "dashboard.html",
+        {
+            "current": current,
+            "claim_groups": current.session.groups,
+            "csrf_token": current.session.csrf_token,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+    return response
+
+
+async def signed_out(request: Request) -> Response:
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(request, "signed_out.html", {})
+    return response
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", dashboard, name="dashboard"),
+        Route("/signed-out", signed_out, name="signed_out"),
+        Route(SIGNIN_PATH, signin, name="signin"),
+        Route("/api/auth/callback/jumpcloud", callback, name="callback"),
+        Route("/api/auth/session", session_info, name="session"),
+        Route("/api/auth/csrf", csrf, name="csrf"),
+        Route("/api/auth/signout", signout, methods=["POST"], name="signout"),
+    ]

@@ -1,0 +1,127 @@
+"""Who is asking: the session cookie, the signed-in user, administrators, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.config import Config
+from app.db import Conn
+from app.errors import Forbidden
+from app.services import services
+from app.store import groups as group_store
+from app.store import sessions as session_store
+from app.store import users as user_store
+from app.store.sessions import Session
+from app.store.users import User
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    user: User
+    session: Session
+    groups: tuple[str, ...]  # current SCIM group names
+    admin: bool
+
+
+def cookie_name(config: Config, base: str) -> str:
+    """`__Host-` prefixed on https, where the cookie is also Secure and host-only."""
+    return f"__Host-{base}" if config.server.https else base
+
+
+def _signer(config: Config) -> URLSafeSerializer:
+    return URLSafeSerializer(config.server.secret_key, salt="webrix.session")
+
+
+def set_cookie(response: Response, config: Config, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        cookie_name(config, name),
+        value,
+        max_age=max_age,
+        path="/",
+        secure=config.server.https,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_cookie(response: Response, config: Config, name: str) -> None:
+    response.delete_cookie(
+        cookie_name(config, name),
+        path="/",
+        secure=config.server.https,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def set_session_cookie(response: Response, config: Config, session_id: str) -> None:
+    max_age = config.session.lifetime_minutes * 60
+    set_cookie(response, config, "webrix-session", _signer(config).dumps(session_id), max_age)
+
+
+def clear_session_cookie(response: Response, config: Config) -> None:
+    clear_cookie(response, config, "webrix-session")
+
+
+def session_id_from(request: Request, config: Config) -> str | None:
+    raw = request.cookies.get(cookie_name(config, "webrix-session"))
+    if not raw or len(raw) > 300:
+        return None
+    try:
+        value = _signer(config).loads(raw)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+async def is_admin(conn: Conn, config: Config, user: User) -> bool:
+    """An administrator by email, or by current membership of an admin group."""
+    emails = {e for e in (user.email, user.user_name) if e}
+    if any(e.lower() in config.access.admin_emails for e in emails):
+        return True
+    return await group_store.is_member_of_any(conn, user.id, config.access.admin_groups)
+
+
+async def current_user(request: Request) -> CurrentUser | None:
+    """The signed-in, active user of this request, decided afresh on every request."""
+    if hasattr(request.state, "current_user"):
+        cached: CurrentUser | None = request.state.current_user
+        return cached
+    svc = services(request)
+    result: CurrentUser | None = None
+    session_id = session_id_from(request, svc.config)
+    if session_id:
+        idle = timedelta(minutes=svc.config.session.idle_timeout_minutes)
+        session = await session_store.get_valid(svc.db, session_id, idle_timeout=idle)
+        user = await user_store.get(svc.db, session.user_id) if session else None
+        if session and user and user.active:
+            if session_store.needs_touch(session):
+                await session_store.touch(svc.db, session)
+            groups = await group_store.groups_of(svc.db, user.id)
+            admin = await is_admin(svc.db, svc.config, user)
+            result = CurrentUser(user, session, tuple(g.display for g in groups), admin)
+    request.state.current_user = result
+    return result
+
+
+def check_csrf(request: Request, current: CurrentUser, token: object) -> None:
+    """Refuse a state-changing form unless it carries the session's token and comes from here."""
+    config = services(request).config
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and origin.rstrip("/") != _origin(config.public_url):
+        raise Forbidden("This form was sent from another site; refused.")
+    if not isinstance(token, str) or not hmac.compare_digest(
+        token.encode(), current.session.csrf_token.encode()
+    ):
+        raise Forbidden("The form's security token is missing or stale; reload the page and retry.")
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"

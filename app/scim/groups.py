@@ -1,0 +1,271 @@
+"""/scim/v2/Groups: group push. Member changes touch only the members named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.db import Conn
+from app.scim import mapping
+from app.scim.errors import InvalidValue, NotFound, Uniqueness
+from app.scim.filter import GROUPS_TABLE, parse_filter, sort_sql, to_sql
+from app.scim.http import (
+    WRITE_SCOPES,
+    ListParams,
+    ScimResponse,
+    check_if_match,
+    list_response,
+    not_modified,
+    query_params,
+    read_json,
+    scim_endpoint,
+    search_params,
+)
+from app.scim.patch import apply_patch
+from app.scim.projection import parse_attribute_list, project, wants
+from app.scim.resource import normalize
+from app.services import Services, services
+from app.store import audit
+from app.store import groups as group_store
+from app.store import users as user_store
+from app.store.groups import Group
+
+READ_SCOPES = (*WRITE_SCOPES, "admin:read")
+# Past this size a PATCH answers 204 instead of echoing every member (RFC 7644 §3.5.2 allows
+# it), so that adding or removing one member costs the same in any group.
+ECHO_MEMBERS_LIMIT = 1000
+
+
+def _svc(request: Request) -> tuple[Services, str]:
+    svc = services(request)
+    return svc, svc.config.scim_base_url
+
+
+def _selection(request: Request) -> tuple[list[str] | None, list[str] | None]:
+    return (
+        parse_attribute_list(request.query_params.get("attributes")),
+        parse_attribute_list(request.query_params.get("excludedAttributes")),
+    )
+
+
+async def _render(conn: Conn, group: Group, base: str, with_members: bool = True) -> dict[str, Any]:
+    members = await group_store.members(conn, group.id) if with_members else None
+    return mapping.group_to_scim(group, members, base)
+
+
+def _written(request: Request, body: dict[str, Any], status: int = 200) -> ScimResponse:
+    attributes, excluded = _selection(request)
+    headers = {"ETag": body["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = body["meta"]["location"]
+    return ScimResponse(project(body, "Group", attributes, excluded), status, headers)
+
+
+async def _audit(
+    request: Request, conn: Conn, action: str, group: Group, detail: dict[str, Any]
+) -> None:
+    await audit.record(
+        conn,
+        actor=f"token:{request.state.token.id}",
+        action=action,
+        target_type="group",
+        target_id=group.id,
+        detail={"displayName": group.display_name, **detail},
+        ip=request.client.host if request.client else None,
+        request_id=request.state.request_id,
+    )
+
+
+async def find(
+    svc: Services, params: ListParams, offset: int, limit: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Total matching groups and one projected page (FilterError on a bad filter)."""
+    base = svc.config.scim_base_url
+    where, args = "1 = 1", list[object]()
+    if params.filter is not None and params.filter.strip():
+        where, args = to_sql(parse_filter(params.filter), GROUPS_TABLE)
+    order = "groups.created, groups.id"
+    if params.sort_by:
+        direction = "DESC" if params.descending else "ASC"
+        order = f"{sort_sql(params.sort_by, GROUPS_TABLE)} {direction}, groups.created, groups.id"
+    total, found = await group_store.search(
+        svc.db, where, args, order_by=order, offset=offset, limit=limit
+    )
+    members: dict[str, list[group_store.Member]] = {}
+    if wants("members", params.attributes, params.excluded):
+        members = await group_store.members_of_many(svc.db, [g.id for g in found])
+    items = [
+        project(
+            mapping.group_to_scim(g, members.get(g.id), base),
+            "Group",
+            params.attributes,
+            params.excluded,
+        )
+        for g in found
+    ]
+    return total, items
+
+
+async def _query(request: Request, params: ListParams) -> Response:
+    total, items = await find(services(request), params, params.start_index - 1, params.count)
+    return list_response(items, total, params.start_index)
+
+
+@scim_endpoint(*READ_SCOPES)
+async def list_groups(request: Request) -> Response:
+    return await _query(request, query_params(request))
+
+
+@scim_endpoint(*READ_SCOPES)
+async def search_groups(request: Request) -> Response:
+    return await _query(request, await search_params(request))
+
+
+async def _get_or_404(conn: Conn, group_id: str) -> Group:
+    group = await group_store.get(conn, group_id)
+    if group is None:
+        raise NotFound(f"Group {group_id} not found")
+    return group
+
+
+@scim_endpoint(*READ_SCOPES)
+async def get_group(request: Request) -> Response:
+    svc, base = _svc(request)
+    group = await _get_or_404(svc.db, request.path_params["id"])
+    attributes, excluded = _selection(request)
+    body = await _render(svc.db, group, base, wants("members", attributes, excluded))
+    if not_modified(request, body["meta"]["version"]):
+        return Response(status_code=304, headers={"ETag": body["meta"]["version"]})
+    return _written(request, body)
+
+
+def _members(resource: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The member ids and display names of a POST/PUT body (taken out of the stored resource)."""
+    ids, displays = [], {}
+    for member in resource.pop("members", []):
+        value = member.get("value")
+        if not isinstance(value, str) or not value:
+            raise InvalidValue("Every member needs a 'value' holding a user id")
+        if member.get("type") not in (None, "User"):
+            raise InvalidValue("Only users can be members; nested groups are not supported")
+        ids.append(value)
+        if isinstance(member.get("display"), str):
+            displays[value] = member["display"]
+    return list(dict.fromkeys(ids)), displays
+
+
+async def _check_users(conn: Conn, ids: list[str] | set[str]) -> None:
+    """400 invalidValue (and nothing changed) if any id is not a user."""
+    wanted = list(ids)
+    missing = set(wanted) - await user_store.existing_ids(conn, wanted)
+    if missing:
+        shown = ", ".join(sorted(missing)[:5])
+        raise InvalidValue(f"Unknown member id(s): {shown}; no change was made")
+
+
+@scim_endpoint(*WRITE_SCOPES)
+async def create_group(request: Request) -> Response:
+    svc, base = _svc(request)
+    resource = normalize("Group", await read_json(request))
+    member_ids, displays = _members(resource)
+    async with svc.db.transaction() as conn:
+        await _check_users(conn, member_ids)
+        try:
+            group = await group_store.create(
+                conn, resource["displayName"], resource.get("externalId"), resource
+            )
+        except group_store.GroupExists:
+            raise Uniqueness(f"A group named {resource['displayName']!r} already exists") from None
+        await group_store.add_members(conn, group.id, member_ids, displays)
+        await _audit(request, conn, "group.create", group, {"members": len(member_ids)})
+        body = await _render(conn, group, base)
+    return _written(request, body, 201)
+
+
+async def _update(conn: Conn, group: Group, resource: dict[str, Any]) -> Group:
+    try:
+        updated = await group_store.update(
+            conn, group.id, resource["displayName"], resource.get("externalId"), resource
+        )
+    except group_store.GroupExists:
+        raise Uniqueness(f"A group named {resource['displayName']!r} already exists") from None
+    if updated is None:
+        raise NotFound(f"Group {group.id} not found")
+    return updated
+
+
+@scim_endpoint(*WRITE_SCOPES)
+async def replace_group(request: Request) -> Response:
+    svc, base = _svc(request)
+    resource = normalize("Group", await read_json(request))
+    member_ids, displays = _members(resource)
+    async with svc.db.transaction() as conn:
+        group = await _get_or_404(conn, request.path_params["id"])
+        check_if_match(request, mapping.etag(group.version))
+        await _check_users(conn, member_ids)
+        updated = await _update(conn, group, resource)
+        await group_store.replace_members(conn, group.id, member_ids, displays)
+        await _audit(
+            request,
+            conn,
+            "group.replace",
+            updated,
+            {"members": len(member_ids), "was": group.display_name},
+        )
+        body = await _render(conn, updated, base)
+    return _written(request, body)
+
+
+@scim_endpoint(*WRITE_SCOPES)
+async def patch_group(request: Request) -> Response:
+    svc, base = _svc(request)
+    operations = await read_json(request)
+    async with svc.db.transaction() as conn:
+        group = await _get_or_404(conn, request.path_params["id"])
+        check_if_match(request, mapping.etag(group.version))
+        current = mapping.stored(mapping.group_to_scim(group, None, base))
+        result = apply_patch(current, operations, "Group")
+        resource = normalize("Group", {**result.resource, "members": []})
+        resource.pop("members", None)
+        detail: dict[str, Any] = {}
+        if result.members_replaced is not None:
+            await _check_users(conn, result.members_replaced)
+            await group_store.replace_members(
+                conn, group.id, result.members_replaced, result.member_displays
+            )
+            detail["members_replaced"] = len(result.members_replaced)
+        else:
+            added = result.members_added - result.members_removed
+            await _check_users(conn, added)
+            if added:
+                detail["members_added"] = sorted(added)[:100]
+                await group_store.add_members(conn, group.id, added, result.member_displays)
+            if result.members_removed:
+                detail["members_removed"] = sorted(result.members_removed)[:100]
+                await group_store.remove_members(conn, group.id, result.members_removed)
+        updated = group
+        if resource != current or detail:
+            updated = await _update(conn, group, resource)
+            if resource.get("displayName") != group.display_name:
+                detail["renamed_from"] = group.display_name
+            await _audit(request, conn, "group.patch", updated, detail)
+        size = await group_store.member_count(conn, group.id)
+        attributes, excluded = _selection(request)
+        echo = wants("members", attributes, excluded)
+        if echo and size > ECHO_MEMBERS_LIMIT:
+            return Response(status_code=204, headers={"ETag": mapping.etag(updated.version)})
+        body = await _render(conn, updated, base, echo)
+    return _written(request, body)
+
+
+@scim_endpoint(*WRITE_SCOPES)
+async def delete_group(request: Request) -> Response:
+    svc, _ = _svc(request)
+    async with svc.db.transaction() as conn:
+        group = await _get_or_404(conn, request.path_params["id"])
+        check_if_match(request, mapping.etag(group.version))
+        await group_store.delete(conn, group.id)
+        await _audit(request, conn, "group.delete", group, {})
+    return Response(status_code=204)

@@ -1,0 +1,211 @@
+"""SCIM over HTTP: bearer tokens, bodies, list parameters, responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.scim.errors import (
+    Forbidden,
+    InvalidSyntax,
+    InvalidValue,
+    PayloadTooLarge,
+    PreconditionFailed,
+    Unauthorized,
+)
+from app.scim.projection import parse_attribute_list
+from app.services import services
+from app.store import tokens
+from app.store.tokens import ApiToken
+
+SCIM_JSON = "application/scim+json"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+WRITE_SCOPES = ("admin:scim", "admin:write")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class ScimResponse(Response):
+    media_type = SCIM_JSON
+
+    def __init__(
+        self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(content, status_code, headers)
+
+    def render(self, content: Any) -> bytes:
+        if content is None:
+            return b""
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def authenticate(request: Request, *scopes: str) -> ApiToken:
+    """The API token of this request, with one of `scopes`; Unauthorized/Forbidden if not."""
+    svc = services(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
+    token = await tokens.find_by_plaintext(svc.db, value.strip())
+    if token is None or not token.active:
+        raise Unauthorized("The bearer token is unknown or revoked")
+    if not token.allows(*scopes):
+        raise Forbidden(f"This token lacks the scope for this request ({' or '.join(scopes)})")
+    await svc.token_usage.record(svc.db, token.id)
+    request.state.token = token
+    return token
+
+
+def scim_endpoint(*scopes: str) -> Callable[[Endpoint], Endpoint]:
+    """Decorate an endpoint: authenticate first with one of `scopes` (or `all`)."""
+
+    def wrap(fn: Endpoint) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            await authenticate(request, *scopes)
+            return await fn(request)
+
+        endpoint.__name__ = fn.__name__
+        endpoint.__doc__ = fn.__doc__
+        return endpoint
+
+    return wrap
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON, refusing oversized bodies (413) and malformed ones (400)."""
+    limit = services(request).config.scim.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise InvalidSyntax("The request body is empty")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidSyntax(
+            f"The request body is not valid JSON: {getattr(exc, 'msg', 'bad encoding')}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class ListParams:
+    filter: str | None
+    start_index: int
+    count: int
+    sort_by: str | None
+    descending: bool
+    attributes: list[str] | None
+    excluded: list[str] | None
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidValue(f"'{name}' must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise InvalidValue(f"'{name}' must be an integer")
+
+
+def list_params(source: dict[str, Any], default_count: int, max_count: int) -> ListParams:
+    """Paging, sorting, filtering and projection from a query string or a SearchRequest."""
+
+    def text(name: str) -> str | None:
+        value = source.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise InvalidValue(f"'{name}' must be a string")
+        return value
+
+    def names(name: str) -> list[str] | None:
+        value = source.get(name)
+        if isinstance(value, list):
+            if not all(isinstance(v, str) for v in value):
+                raise InvalidValue(f"'{name}' must be a list of attribute names")
+            return parse_attribute_list(",".join(value))
+        return parse_attribute_list(text(name))
+
+    start = _int(source.get("startIndex"), "startIndex")
+    count = _int(source.get("count"), "count")
+    order = (text("sortOrder") or "ascending").lower()
+    if order not in ("ascending", "descending"):
+        raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
+    return ListParams(
+        filter=text("filter"),
+        start_index=max(1, start if start is not None else 1),
+        count=max(0, min(max_count, count if count is not None else default_count)),
+        sort_by=text("sortBy"),
+        descending=order == "descending",
+        attributes=names("attributes"),
+        excluded=names("excludedAttributes"),
+    )
+
+
+def query_params(request: Request) -> ListParams:
+    """List parameters from the query string of a GET."""
+    cfg = services(request).config.scim
+    return list_params(dict(request.query_params), cfg.default_page_size, cfg.max_page_size)
+
+
+async def search_params(request: Request) -> ListParams:
+    """List parameters from the SearchRequest body of a POST …/.search."""
+    cfg = services(request).config.scim
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise InvalidSyntax("A SearchRequest must be a JSON object")
+    schemas = body.get("schemas")
+    if schemas is not None and (not isinstance(schemas, list) or SEARCH_REQUEST not in schemas):
+        raise InvalidSyntax(f"A SearchRequest must carry the schema {SEARCH_REQUEST}")
+    return list_params(body, cfg.default_page_size, cfg.max_page_size)
+
+
+def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> ScimResponse:
+    return ScimResponse(
+        {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": total,
+            "itemsPerPage": len(resources),
+            "startIndex": start_index,
+            "Resources": resources,
+        }
+    )
+
+
+def check_if_match(request: Request, current_etag: str) -> None:
+    """412 if the client holds a stale version (If-Match)."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return
+    wanted = {t.strip() for t in header.split(",")}
+    if "*" in wanted:
+        return
+    bare = current_etag.removeprefix("W/")
+    if not any(t.removeprefix("W/") == bare for t in wanted):
+        raise PreconditionFailed("The resource changed since the version in If-Match")
+
+
+def not_modified(request: Request, current_etag: str) -> bool:
+    """Whether If-None-Match names the current version (answer 304)."""
+    header = request.headers.get("if-none-match")
+    if header is None:
+        return False
+    wanted = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in wanted or current_etag.removeprefix("W/") in wanted

@@ -1,0 +1,102 @@
+"""What requests share, opened by the app's lifespan and closed at shutdown."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import cast
+
+import httpx
+from starlette.requests import Request
+
+from app.auth.oidc import TRANSACTION_MAX_AGE, OidcClient
+from app.config import Config
+from app.db import Database
+from app.store.tokens import UsageRecorder
+
+USER_AGENT = "webrix-identity/0.1"
+
+
+class UsedStates:
+    """States of login transactions already redeemed: a callback URL works once."""
+
+    def __init__(self, ttl: float = TRANSACTION_MAX_AGE + 60) -> None:
+        self.ttl = ttl
+        self._seen: dict[str, float] = {}
+
+    def claim(self, state: str) -> bool:
+        """Mark `state` used; False if it already was."""
+        clock = time.monotonic()
+        if len(self._seen) > 10_000:
+            self._seen = {s: t for s, t in self._seen.items() if clock - t < self.ttl}
+        if state in self._seen and clock - self._seen[state] < self.ttl:
+            return False
+        self._seen[state] = clock
+        return True
+
+
+@dataclass
+class Services:
+    config: Config
+    http_transport: httpx.AsyncBaseTransport | None = None
+    token_usage: UsageRecorder = field(default_factory=UsageRecorder)
+    used_states: UsedStates = field(default_factory=UsedStates)
+    _db: Database | None = None
+    _http: httpx.AsyncClient | None = None
+    _oidc: OidcClient | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("the database is not open (is the lifespan running?)")
+        return self._db
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            raise RuntimeError("the HTTP client is not open (is the lifespan running?)")
+        return self._http
+
+    @property
+    def oidc(self) -> OidcClient:
+        if self._oidc is None:
+            raise RuntimeError("the OpenID client is not ready (is the lifespan running?)")
+        return self._oidc
+
+    async def start(self) -> None:
+        self._db = await Database.open(self.config.database.path)
+        jc = self.config.auth.jumpcloud
+        self._http = httpx.AsyncClient(
+            transport=self.http_transport,
+            timeout=httpx.Timeout(jc.timeout_seconds, connect=min(jc.timeout_seconds, 5.0)),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+        self._oidc = make_oidc_client(self.config, self._http)
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+
+def make_oidc_client(config: Config, http: httpx.AsyncClient) -> OidcClient:
+    """The relying party for the configured provider."""
+    jc = config.auth.jumpcloud
+    return OidcClient(
+        issuer=jc.issuer,
+        client_id=jc.client_id,
+        client_secret=jc.client_secret,
+        redirect_uri=config.redirect_uri,
+        http=http,
+        timeout=jc.timeout_seconds,
+        groups_claim=jc.groups_claim or None,
+    )
+
+
+def services(request: Request) -> Services:
+    """The Services of the app serving this request."""
+    return cast(Services, request.app.state.services)

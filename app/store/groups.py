@@ -1,0 +1,226 @@
+"""Groups and memberships. Member changes touch only the rows named, whatever the group's size."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.db import Conn, Row
+from app.store import now, paged
+
+
+class GroupExists(Exception):
+    """Another group already has this displayName (compared case-insensitively)."""
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    display_name: str
+    external_id: str | None
+    created: str
+    last_modified: str
+    version: int
+    resource: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    display: str
+
+
+def _row(row: Row) -> Group:
+    return Group(
+        id=row["id"],
+        display_name=row["display_name"],
+        external_id=row["external_id"],
+        created=row["created"],
+        last_modified=row["last_modified"],
+        version=row["version"],
+        resource=json.loads(row["resource"]),
+    )
+
+
+async def get(conn: Conn, group_id: str) -> Group | None:
+    row = await conn.fetch_one("SELECT * FROM groups WHERE id = ?", (group_id,))
+    return _row(row) if row else None
+
+
+async def name_taken(conn: Conn, display_name: str, except_id: str | None = None) -> bool:
+    row = await conn.fetch_one(
+        "SELECT 1 FROM groups WHERE display_name = ? AND id IS NOT ?", (display_name, except_id)
+    )
+    return row is not None
+
+
+async def create(
+    conn: Conn, display_name: str, external_id: str | None, resource: dict[str, Any]
+) -> Group:
+    """Insert a group; GroupExists on a displayName clash."""
+    if await name_taken(conn, display_name):
+        raise GroupExists(display_name)
+    group_id = str(uuid.uuid4())
+    stamp = now()
+    await conn.execute(
+        "INSERT INTO groups (id, display_name, external_id, resource, created, last_modified,"
+        " version) VALUES (?, ?, ?, ?, ?, ?, 1)",
+        (group_id, display_name, external_id, json.dumps(resource), stamp, stamp),
+    )
+    group = await get(conn, group_id)
+    assert group is not None
+    return group
+
+
+async def update(
+    conn: Conn, group_id: str, display_name: str, external_id: str | None, resource: dict[str, Any]
+) -> Group | None:
+    """Overwrite name and payload and bump the version; None if absent."""
+    if await name_taken(conn, display_name, except_id=group_id):
+        raise GroupExists(display_name)
+    await conn.execute(
+        "UPDATE groups SET display_name = ?, external_id = ?, resource = ?, last_modified = ?,"
+        " version = version + 1 WHERE id = ?",
+        (display_name, external_id, json.dumps(resource), now(), group_id),
+    )
+    return await get(conn, group_id)
+
+
+async def bump(conn: Conn, group_id: str) -> None:
+    """Record a change (membership) in the version and lastModified."""
+    await conn.execute(
+        "UPDATE groups SET last_modified = ?, version = version + 1 WHERE id = ?", (now(), group_id)
+    )
+
+
+async def delete(conn: Conn, group_id: str) -> bool:
+    """Remove a group and (by cascade) its memberships."""
+    return await conn.execute("DELETE FROM groups WHERE id = ?", (group_id,)) > 0
+
+
+async def search(
+    conn: Conn,
+    where: str = "1 = 1",
+    params: Sequence[Any] = (),
+    *,
+    order_by: str = "groups.created, groups.id",
+    offset: int = 0,
+    limit: int | None = 100,
+) -> tuple[int, list[Group]]:
+    """Total matching and one page; `where`/`order_by` come from the filter compiler."""
+    total, rows = await paged(
+        conn, "groups", where, params, order_by=order_by, offset=offset, limit=limit
+    )
+    return total, [_row(r) for r in rows]
+
+
+async def add_members(
+    conn: Conn, group_id: str, user_ids: Iterable[str], displays: Mapping[str, str] | None = None
+) -> int:
+    """Add users to a group; a member already present stays (its display name is updated when
+    one is given). Returns how many were new."""
+    added = 0
+    names = displays or {}
+    for user_id in user_ids:
+        display = names.get(user_id)
+        new = await conn.execute(
+            "INSERT OR IGNORE INTO group_members (group_id, user_id, display) VALUES (?, ?, ?)",
+            (group_id, user_id, display),
+        )
+        added += new
+        if not new and display is not None:
+            await conn.execute(
+                "UPDATE group_members SET display = ? WHERE group_id = ? AND user_id = ?",
+                (display, group_id, user_id),
+            )
+    return added
+
+
+async def remove_members(conn: Conn, group_id: str, user_ids: Iterable[str]) -> int:
+    removed = 0
+    for user_id in user_ids:
+        removed += await conn.execute(
+            "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", (group_id, user_id)
+        )
+    return removed
+
+
+async def replace_members(
+    conn: Conn, group_id: str, user_ids: Iterable[str], displays: Mapping[str, str] | None = None
+) -> None:
+    await conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
+    await add_members(conn, group_id, user_ids, displays)
+
+
+async def members(conn: Conn, group_id: str) -> list[Member]:
+    rows = await conn.fetch_all(
+        "SELECT u.id, coalesce(m.display, u.display_name, u.user_name) AS display"
+        " FROM group_members m JOIN users u ON u.id = m.user_id"
+        " WHERE m.group_id = ? ORDER BY u.user_name",
+        (group_id,),
+    )
+    return [Member(r["id"], r["display"]) for r in rows]
+
+
+async def members_of_many(conn: Conn, group_ids: Sequence[str]) -> dict[str, list[Member]]:
+    """Members of several groups in one query (for list pages)."""
+    result: dict[str, list[Member]] = {g: [] for g in group_ids}
+    if not group_ids:
+        return result
+    marks = ",".join("?" * len(group_ids))
+    rows = await conn.fetch_all(
+        "SELECT m.group_id, u.id, coalesce(m.display, u.display_name, u.user_name) AS display"  # noqa: S608
+        f" FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id IN ({marks})"
+        " ORDER BY u.user_name",
+        list(group_ids),
+    )
+    for r in rows:
+        result[r["group_id"]].append(Member(r["id"], r["display"]))
+    return result
+
+
+async def groups_of(conn: Conn, user_id: str) -> list[Member]:
+    """The groups a user belongs to, as (group id, displayName)."""
+    rows = await conn.fetch_all(
+        "SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id"
+        " WHERE m.user_id = ? ORDER BY g.display_name",
+        (user_id,),
+    )
+    return [Member(r["id"], r["display_name"]) for r in rows]
+
+
+async def groups_of_many(conn: Conn, user_ids: Sequence[str]) -> dict[str, list[Member]]:
+    result: dict[str, list[Member]] = {u: [] for u in user_ids}
+    if not user_ids:
+        return result
+    marks = ",".join("?" * len(user_ids))
+    rows = await conn.fetch_all(
+        "SELECT m.user_id, g.id, g.display_name FROM group_members m"  # noqa: S608
+        f" JOIN groups g ON g.id = m.group_id WHERE m.user_id IN ({marks})"
+        " ORDER BY g.display_name",
+        list(user_ids),
+    )
+    for r in rows:
+        result[r["user_id"]].append(Member(r["id"], r["display_name"]))
+    return result
+
+
+async def is_member_of_any(conn: Conn, user_id: str, display_names: Sequence[str]) -> bool:
+    """Whether the user is in any group with one of these names (case-insensitive)."""
+    if not display_names:
+        return False
+    marks = ",".join("?" * len(display_names))
+    row = await conn.fetch_one(
+        "SELECT 1 FROM group_members m JOIN groups g ON g.id = m.group_id"  # noqa: S608
+        f" WHERE m.user_id = ? AND g.display_name IN ({marks}) LIMIT 1",
+        [user_id, *display_names],
+    )
+    return row is not None
+
+
+async def member_count(conn: Conn, group_id: str) -> int:
+    row = await conn.fetch_one("SELECT count(*) FROM group_members WHERE group_id = ?", (group_id,))
+    return int(row[0]) if row else 0

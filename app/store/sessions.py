@@ -1,0 +1,116 @@
+"""Server-side sessions: the cookie holds a random id, the table holds its hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.db import Conn
+from app.store import now, parse_time
+
+TOUCH_INTERVAL = timedelta(seconds=60)  # write last_seen at most once a minute per session
+
+
+@dataclass(frozen=True)
+class Session:
+    id_hash: str
+    user_id: str
+    created: str
+    last_seen: str
+    expires: str
+    csrf_token: str
+    id_token: str | None
+    groups: tuple[str, ...]
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+async def create(
+    conn: Conn,
+    user_id: str,
+    *,
+    lifetime: timedelta,
+    id_token: str | None = None,
+    groups: tuple[str, ...] = (),
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> str:
+    """Start a session; returns the new session id for the cookie (never stored as is)."""
+    session_id = secrets.token_urlsafe(32)
+    stamp = now()
+    expires = (parse_time(stamp) + lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await conn.execute(
+        "INSERT INTO sessions (id_hash, user_id, created, last_seen, expires, csrf_token,"
+        " id_token, groups, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            _hash(session_id),
+            user_id,
+            stamp,
+            stamp,
+            expires,
+            secrets.token_urlsafe(24),
+            id_token,
+            json.dumps(list(groups)),
+            ip,
+            (user_agent or "")[:300] or None,
+        ),
+    )
+    return session_id
+
+
+async def get_valid(conn: Conn, session_id: str, *, idle_timeout: timedelta) -> Session | None:
+    """The session if it exists, has not expired or idled out, and its user is active."""
+    if not session_id or len(session_id) > 100:
+        return None
+    row = await conn.fetch_one(
+        "SELECT s.* FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.id_hash = ? AND u.active = 1",
+        (_hash(session_id),),
+    )
+    if row is None:
+        return None
+    current = parse_time(now())
+    if (
+        parse_time(row["expires"]) <= current
+        or parse_time(row["last_seen"]) + idle_timeout <= current
+    ):
+        return None
+    return Session(
+        id_hash=row["id_hash"],
+        user_id=row["user_id"],
+        created=row["created"],
+        last_seen=row["last_seen"],
+        expires=row["expires"],
+        csrf_token=row["csrf_token"],
+        id_token=row["id_token"],
+        groups=tuple(json.loads(row["groups"])),
+    )
+
+
+def needs_touch(session: Session) -> bool:
+    """Whether last_seen is old enough to be worth a write."""
+    return parse_time(session.last_seen) + TOUCH_INTERVAL <= parse_time(now())
+
+
+async def touch(conn: Conn, session: Session) -> None:
+    await conn.execute(
+        "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", (now(), session.id_hash)
+    )
+
+
+async def delete(conn: Conn, session_id: str) -> None:
+    await conn.execute("DELETE FROM sessions WHERE id_hash = ?", (_hash(session_id),))
+
+
+async def delete_for_user(conn: Conn, user_id: str) -> int:
+    """End every session of a user (deactivation, deletion); returns how many."""
+    return await conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+
+
+async def purge_expired(conn: Conn) -> int:
+    return await conn.execute("DELETE FROM sessions WHERE expires <= ?", (now(),))
