@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp
 
 from app import errors
+from app.admin import routes as admin_routes
 from app.auth import routes as auth_routes
 from app.config import Config
 from app.logs import RequestContextMiddleware
@@ -75,6 +76,7 @@ def create_app(
         Route("/readyz", readyz, name="readyz"),
         *auth_routes.routes(),
         scim_routes.mount(),
+        *admin_routes.routes(),
     ]
     app = _App(routes=routes, lifespan=lifespan, exception_handlers=errors.handlers())
     app.state.services = svc

@@ -221,6 +221,45 @@ async def is_member_of_any(conn: Conn, user_id: str, display_names: Sequence[str
     return row is not None
 
 
+async def has_more_members_than(conn: Conn, group_id: str, limit: int) -> bool:
+    """Whether the group has more than `limit` members, reading at most `limit` + 1 index
+    entries whatever the group's size (unlike `member_count`)."""
+    row = await conn.fetch_one(
+        "SELECT 1 FROM group_members WHERE group_id = ? LIMIT 1 OFFSET ?", (group_id, limit)
+    )
+    return row is not None
+
+
 async def member_count(conn: Conn, group_id: str) -> int:
     row = await conn.fetch_one("SELECT count(*) FROM group_members WHERE group_id = ?", (group_id,))
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    id: str
+    display_name: str
+    external_id: str | None
+    members: int
+    last_modified: str
+
+
+async def browse(conn: Conn, *, offset: int, limit: int) -> tuple[int, list[GroupSummary]]:
+    """Groups by name with their member counts, one page."""
+    total_row = await conn.fetch_one("SELECT count(*) FROM groups")
+    rows = await conn.fetch_all(
+        "SELECT g.id, g.display_name, g.external_id, g.last_modified,"
+        " (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS members"
+        " FROM groups g ORDER BY g.display_name LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    groups = [
+        GroupSummary(r["id"], r["display_name"], r["external_id"], r["members"], r["last_modified"])
+        for r in rows
+    ]
+    return (int(total_row[0]) if total_row else 0), groups
+
+
+async def count(conn: Conn) -> int:
+    row = await conn.fetch_one("SELECT count(*) FROM groups")
     return int(row[0]) if row else 0

@@ -223,7 +223,7 @@ async def search(
     where: str = "1 = 1",
     params: Sequence[Any] = (),
     *,
-    order_by: str = "users.created, users.id",
+    order_by: str = "users.rowid",
     offset: int = 0,
     limit: int | None = 100,
 ) -> tuple[int, list[User]]:
@@ -248,3 +248,24 @@ async def existing_ids(conn: Conn, ids: Sequence[str]) -> set[str]:
 async def count(conn: Conn) -> int:
     row = await conn.fetch_one("SELECT count(*) FROM users")
     return int(row[0]) if row else 0
+
+
+async def browse(conn: Conn, query: str, *, offset: int, limit: int) -> tuple[int, list[User]]:
+    """Users whose userName, email or name contains `query` (all when empty), by userName."""
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    where = (
+        "(user_name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'"
+        " OR display_name LIKE ?1 ESCAPE '\\'"
+        " OR given_name || ' ' || family_name LIKE ?1 ESCAPE '\\')"
+    )
+    total, rows = await paged(
+        conn, "users", where, [pattern], order_by="user_name", offset=offset, limit=limit
+    )
+    return total, [_row(r) for r in rows]
+
+
+async def counts(conn: Conn) -> dict[str, int]:
+    """How many users there are, active and suspended."""
+    row = await conn.fetch_one("SELECT count(*), coalesce(sum(active), 0) FROM users")
+    total, active = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {"total": total, "active": active, "suspended": total - active}

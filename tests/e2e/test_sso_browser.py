@@ -7,10 +7,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,15 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.conftest import config_data, free_port, serve_process, wait_http, webrix, write_toml
+from tests.conftest import config_data, free_port, serve_process, webrix, write_toml
 from tests.e2e.oidc_provider import Provider, start_oidc_provider
-from tests.e2e.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS
 
 CLIENT_ID = "webrix-e2e"
 CLIENT_SECRET = "e2e secret: with +/& odd characters"
-TIMEOUT_MS = 15_000
 
 
 @dataclass
@@ -64,29 +59,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         config, db = _config(tmp_path_factory.mktemp("sso"), base, provider.issuer)
         with serve_process(config, port):
             yield Stack(base, provider, config, db)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert os.path.exists(CHROMIUM), f"{CHROMIUM} missing: apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()  # a fresh cookie jar per test
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _sign_in_at_provider(page: Page, stack: Stack, email: str) -> None:
@@ -187,41 +159,6 @@ def test_check_refuses_a_provider_whose_issuer_differs(stack: Stack, tmp_path: P
     assert result.returncode == 1, result.stdout + result.stderr
     assert "PROBLEM" in result.stdout
     assert stack.provider.issuer in result.stdout and "must match" in result.stdout
-
-
-# -- webrix demo ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[str]:
-    port, idp_port = free_port(), free_port()
-    log = (tmp_path / "demo.log").open("w")
-    command = [sys.executable, "-m", "app", "demo", "--data", str(tmp_path / "data")]
-    proc = subprocess.Popen(
-        [*command, "--port", str(port), "--idp-port", str(idp_port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_http(f"{base}/healthz", proc=proc)
-            wait_http(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", proc=proc)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{(tmp_path / 'demo.log').read_text()}") from None
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-    output = (tmp_path / "demo.log").read_text()
-    assert "SCIM token (shown once):" in output
-    assert "Traceback" not in output, output
 
 
 def test_demo_walk(page: Page, demo: str) -> None:

@@ -1,0 +1,1 @@
+"""The admin console at /admin: API tokens, users, groups, audit log, settings."""

@@ -1,0 +1,213 @@
+"""Admin console pages. Every page admits administrators only, decided on each request."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from app.auth.sessions import CurrentUser, check_csrf, current_user
+from app.errors import BadRequest, Forbidden
+from app.logs import current_request_id
+from app.services import services
+from app.store import audit, tokens
+from app.store import groups as group_store
+from app.store import users as user_store
+
+PAGE_SIZE = 50
+
+
+async def _admin(request: Request) -> CurrentUser | Response:
+    """The signed-in administrator, or the response that sends anyone else away."""
+    current = await current_user(request)
+    if current is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            f"/api/auth/signin/jumpcloud?{urlencode({'callbackUrl': target})}", status_code=302
+        )
+    if not current.admin:
+        raise Forbidden(
+            "The admin console is for administrators. Ask for your email to be added to "
+            "[access] admin_emails, or to be put in one of the [access] admin_groups."
+        )
+    return current
+
+
+def _render(
+    request: Request, template: str, current: CurrentUser, status_code: int = 200, **context: Any
+) -> Response:
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "current": current,
+            "csrf_token": current.session.csrf_token,
+            "section": template,
+            **context,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+    return response
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
+
+
+async def overview(request: Request) -> Response:
+    current = await _admin(request)
+    if isinstance(current, Response):
+        return current
+    svc = services(request)
+    counts = await user_store.counts(svc.db)
+    return _render(
+        request,
+        "admin_overview.html",
+        current,
+        config=svc.config,
+        counts=counts,
+        groups=await group_store.count(svc.db),
+        tokens=[t for t in await tokens.list_tokens(svc.db) if t.active],
+        events=await audit.recent(svc.db, limit=10),
+    )
+
+
+async def settings(request: Request) -> Response:
+    current = await _admin(request)
+    if isinstance(current, Response):
+        return current
+    return _render(request, "admin_settings.html", current, config=services(request).config)
+
+
+async def api_tokens(request: Request) -> Response:
+    """GET lists tokens; POST generates one (shown once) or revokes one."""
+    current = await _admin(request)
+    if isinstance(current, Response):
+        return current
+    svc = services(request)
+    created: tuple[tokens.ApiToken, str] | None = None
+    error = None
+    if request.method == "POST":
+        form = await request.form()
+        check_csrf(request, current, form.get("csrfToken"))
+        actor = f"user:{current.user.id}"
+        ip = request.client.host if request.client else None
+        if form.get("action") == "revoke":
+            token_id = str(form.get("id", ""))
+            async with svc.db.transaction() as conn:
+                try:
+                    revoked = await tokens.revoke(conn, token_id)
+                except tokens.TokenError as exc:
+                    raise BadRequest(str(exc)) from None
+                await audit.record(
+                    conn,
+                    actor=actor,
+                    action="token.revoke",
+                    target_type="token",
+                    target_id=revoked.id,
+                    ip=ip,
+                    request_id=current_request_id(),
+                )
+            return RedirectResponse("/admin/api-tokens", status_code=303)
+        name = str(form.get("name", "")).strip()
+        scopes = tuple(str(s) for s in form.getlist("scope")) or tokens.DEFAULT_SCOPES
+        try:
+            async with svc.db.transaction() as conn:
+                created = await tokens.create(conn, name, scopes, created_by=actor)
+                await audit.record(
+                    conn,
+                    actor=actor,
+                    action="token.create",
+                    target_type="token",
+                    target_id=created[0].id,
+                    detail={"name": name, "scopes": list(scopes)},
+                    ip=ip,
+                    request_id=current_request_id(),
+                )
+        except tokens.TokenError as exc:
+            error = str(exc)
+    return _render(
+        request,
+        "admin_tokens.html",
+        current,
+        tokens=await tokens.list_tokens(svc.db),
+        created=created,
+        error=error,
+        scopes=tokens.SCOPES,
+        scim_base_url=svc.config.scim_base_url,
+        status_code=400 if error else 200,
+    )
+
+
+async def users(request: Request) -> Response:
+    current = await _admin(request)
+    if isinstance(current, Response):
+        return current
+    svc = services(request)
+    query = request.query_params.get("q", "").strip()[:200]
+    page = _page_number(request)
+    total, found = await user_store.browse(
+        svc.db, query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    memberships = await group_store.groups_of_many(svc.db, [u.id for u in found])
+    return _render(
+        request,
+        "admin_users.html",
+        current,
+        users=found,
+        memberships=memberships,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        q=query,
+    )
+
+
+async def groups(request: Request) -> Response:
+    current = await _admin(request)
+    if isinstance(current, Response):
+        return current
+    svc = services(request)
+    page = _page_number(request)
+    total, found = await group_store.browse(svc.db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    admin_groups = {g.lower() for g in svc.config.access.admin_groups}
+    return _render(
+        request,
+        "admin_groups.html",
+        current,
+        groups=found,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        admin_groups=admin_groups,
+    )
+
+
+async def audit_log(request: Request) -> Response:
+    current = await _admin(request)
+    if isinstance(current, Response):
+        return current
+    svc = services(request)
+    before = request.query_params.get("before", "")
+    before_id = int(before) if before.isdigit() and len(before) < 19 else None
+    events = await audit.recent(svc.db, limit=PAGE_SIZE, before_id=before_id)
+    older = events[-1].id if len(events) == PAGE_SIZE else None
+    return _render(request, "admin_audit.html", current, events=events, older=older)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/admin", overview, name="admin"),
+        Route("/admin/", overview),
+        Route("/admin/settings", settings, name="admin_settings"),
+        Route("/admin/api-tokens", api_tokens, methods=["GET", "POST"], name="admin_api_tokens"),
+        Route("/admin/users", users, name="admin_users"),
+        Route("/admin/groups", groups, name="admin_groups"),
+        Route("/admin/audit", audit_log, name="admin_audit"),
+    ]

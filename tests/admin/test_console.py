@@ -1,0 +1,197 @@
+"""The admin console: who gets in, and the API-token steps of the JumpCloud setup page."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from app.config import Config
+from app.store import tokens
+from tests.auth.sso import Sso, sso_app
+
+pytestmark = pytest.mark.anyio
+
+ADA = "ada@example.com"  # the fake provider's default user
+PAGES = [
+    "/admin",
+    "/admin/",
+    "/admin/settings",
+    "/admin/api-tokens",
+    "/admin/users",
+    "/admin/groups",
+    "/admin/audit",
+]
+
+
+@pytest.fixture
+async def admin(make_config: Callable[..., Config]) -> AsyncIterator[Sso]:
+    async with sso_app(make_config, access={"admin_emails": [ADA.upper()]}) as sso:
+        await sso.signed_in()
+        yield sso
+
+
+@pytest.fixture
+async def member(make_config: Callable[..., Config]) -> AsyncIterator[Sso]:
+    async with sso_app(make_config, access={"admin_emails": ["someone-else@example.com"]}) as sso:
+        await sso.signed_in()
+        yield sso
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_anonymous_visitors_are_sent_to_sign_in(
+    make_config: Callable[..., Config], path: str
+) -> None:
+    async with sso_app(make_config) as sso:
+        response = await sso.client.get(path)
+    assert response.status_code == 302
+    assert response.headers["location"].startswith(
+        "/api/auth/signin/jumpcloud?callbackUrl=%2Fadmin"
+    )
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_members_who_are_not_administrators_are_refused(member: Sso, path: str) -> None:
+    response = await member.client.get(path)
+    assert response.status_code == 403
+    assert "text/html" in response.headers["content-type"]
+    assert "admin_emails" in response.text
+    assert response.headers["x-request-id"] in response.text
+
+
+async def test_posting_a_token_form_as_a_member_is_refused(member: Sso) -> None:
+    token = await member.csrf_token()
+    response = await member.client.post("/admin/api-tokens", data={"csrfToken": token, "name": "x"})
+    assert response.status_code == 403
+    assert await tokens.list_tokens(member.db) == []
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_administrators_see_every_page(admin: Sso, path: str) -> None:
+    response = await admin.client.get(path)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_overview_shows_what_to_paste_into_jumpcloud(admin: Sso) -> None:
+    page = (await admin.client.get("/admin")).text
+    assert "http://127.0.0.1:8080/api/auth/callback/jumpcloud" in page
+    assert "http://127.0.0.1:8080/scim/v2" in page
+    assert "Client Secret Basic" in page
+
+
+async def test_settings_never_show_the_client_secret(admin: Sso) -> None:
+    page = (await admin.client.get("/admin/settings")).text
+    assert "test-client" in page and "JumpCloud" in page
+    assert "test-client-secret" not in page
+
+
+async def test_generate_token_shows_it_once_and_stores_only_its_hash(admin: Sso) -> None:
+    csrf = await admin.csrf_token()
+    page = await admin.client.post(
+        "/admin/api-tokens",
+        data={"csrfToken": csrf, "name": "JumpCloud SCIM", "scope": "admin:scim"},
+    )
+    assert page.status_code == 200
+    shown = re.findall(r"wxt_[A-Za-z0-9_-]{43}", page.text)
+    assert len(set(shown)) == 1
+    plaintext = shown[0]
+    assert (
+        "You won't be able to see it again" in page.text
+        or "You won&#39;t be able to see it again" in page.text
+    )
+
+    # It works against SCIM, it is stored hashed, and the list never shows it again.
+    scim = await admin.client.get(
+        "/scim/v2/Users", headers={"Authorization": f"Bearer {plaintext}"}
+    )
+    assert scim.status_code == 200
+    with sqlite3.connect(admin.config.database.path) as conn:
+        stored = conn.execute("SELECT hash, prefix, name, created_by FROM api_tokens").fetchall()
+    assert len(stored) == 1 and stored[0][0] == tokens.hash_token(plaintext)
+    assert stored[0][2] == "JumpCloud SCIM" and stored[0][3].startswith("user:")
+    listing = (await admin.client.get("/admin/api-tokens")).text
+    assert plaintext not in listing and stored[0][1] in listing
+    assert [e.detail["name"] for e in await admin.events("token.create")] == ["JumpCloud SCIM"]
+
+
+async def test_generate_without_csrf_token_is_refused(admin: Sso) -> None:
+    response = await admin.client.post("/admin/api-tokens", data={"name": "sneaky"})
+    assert response.status_code == 403
+    other_site = await admin.client.post(
+        "/admin/api-tokens",
+        data={"csrfToken": await admin.csrf_token(), "name": "sneaky"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert other_site.status_code == 403
+    assert await tokens.list_tokens(admin.db) == []
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"name": "  "}, "needs a name"),
+        ({"name": "x" * 101}, "needs a name"),
+        ({"name": "ok", "scope": "root"}, "unknown scope"),
+    ],
+)
+async def test_bad_token_forms_explain_themselves(
+    admin: Sso, form: dict[str, str], message: str
+) -> None:
+    response = await admin.client.post(
+        "/admin/api-tokens", data={"csrfToken": await admin.csrf_token(), **form}
+    )
+    assert response.status_code == 400
+    assert message in response.text
+    assert await tokens.list_tokens(admin.db) == []
+
+
+async def test_revoke_stops_the_token_at_once(admin: Sso) -> None:
+    async with admin.db.transaction() as conn:
+        token, plaintext = await tokens.create(conn, "old")
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    assert (await admin.client.get("/scim/v2/Users", headers=headers)).status_code == 200
+    response = await admin.client.post(
+        "/admin/api-tokens",
+        data={"csrfToken": await admin.csrf_token(), "action": "revoke", "id": token.id},
+    )
+    assert response.status_code == 303
+    assert (await admin.client.get("/scim/v2/Users", headers=headers)).status_code == 401
+    assert [e.target_id for e in await admin.events("token.revoke")] == [token.id]
+    missing = await admin.client.post(
+        "/admin/api-tokens",
+        data={"csrfToken": await admin.csrf_token(), "action": "revoke", "id": "nope"},
+    )
+    assert missing.status_code == 400
+
+
+async def test_users_groups_and_audit_pages_list_what_scim_pushed(admin: Sso) -> None:
+    async with admin.db.transaction() as conn:
+        _, plaintext = await tokens.create(conn, "scim")
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    user = await admin.client.post(
+        "/scim/v2/Users",
+        headers=headers,
+        json={
+            "userName": "grace@example.com",
+            "name": {"givenName": "Grace", "familyName": "<b>Hopper</b>"},
+        },
+    )
+    assert user.status_code == 201
+    group = await admin.client.post(
+        "/scim/v2/Groups",
+        headers=headers,
+        json={"displayName": "Engineering", "members": [{"value": user.json()["id"]}]},
+    )
+    assert group.status_code == 201
+    users_page = (await admin.client.get("/admin/users", params={"q": "grace"})).text
+    assert "grace@example.com" in users_page and "Engineering" in users_page
+    assert "<b>Hopper</b>" not in users_page and "&lt;b&gt;Hopper&lt;/b&gt;" in users_page
+    assert users_page.count(ADA) == 1  # only in the header: the search filtered her out
+    assert "Engineering" in (await admin.client.get("/admin/groups")).text
+    audit_page = (await admin.client.get("/admin/audit")).text
+    assert (
+        "user.create" in audit_page and "group.create" in audit_page and "auth.signin" in audit_page
+    )
