@@ -183,6 +183,7 @@ async def callback(request: Request) -> Response:
         previous = auth_sessions.session_id_from(request, config)
         if previous:  # a sign-in over an open session replaces it rather than leaving it valid
             await session_store.delete(conn, previous)
+        await session_store.purge_expired(conn)  # indexed; keeps the table to live sessions
         session_id = await session_store.create(
             conn,
             user.id,

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.scim.errors import NotFound
+from app.scim.errors import NotFound, NotImplemented_
 from app.scim.http import ScimResponse, list_response, scim_endpoint
 from app.scim.schemas import ENTERPRISE_USER, GROUP, USER, to_scim
 from app.services import services
@@ -110,3 +110,14 @@ async def schema(request: Request) -> Response:
         if item["id"] == wanted:
             return ScimResponse(item)
     raise NotFound(f"No schema {wanted!r}")
+
+
+@scim_endpoint(*READ_SCOPES)
+async def me(request: Request) -> Response:
+    """RFC 7644 §3.11: a bearer token here names no user, so /Me is not offered."""
+    raise NotImplemented_("/Me is not supported: API tokens do not belong to a user")
+
+
+@scim_endpoint(*READ_SCOPES)
+async def bulk(request: Request) -> Response:
+    raise NotImplemented_("Bulk operations are not supported (see ServiceProviderConfig)")

@@ -18,6 +18,8 @@ def mount() -> Mount:
             Route("/Schemas", discovery.schemas),
             Route("/Schemas/{urn}", discovery.schema),
             Route("/.search", search.search_all, methods=["POST"]),
+            Route("/Me", discovery.me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            Route("/Bulk", discovery.bulk, methods=["POST"]),
             Route("/Users", users.list_users, methods=["GET"]),
             Route("/Users", users.create_user, methods=["POST"]),
             Route("/Users/.search", users.search_users, methods=["POST"]),

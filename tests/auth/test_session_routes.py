@@ -324,3 +324,16 @@ async def test_signout_with_the_provider_down_still_signs_out(
         assert response.headers["location"] == "http://127.0.0.1:8080/signed-out"
         assert await sso.session() == {}
         assert await sso.db.fetch_all("SELECT * FROM sessions") == []
+
+
+async def test_expired_sessions_are_purged_at_the_next_sign_in(
+    make_config: Callable[..., Config],
+) -> None:
+    async with sso_app(make_config) as sso:
+        await sso.signed_in()
+        async with sso.db.transaction() as conn:
+            await conn.execute("UPDATE sessions SET expires = '2000-01-01T00:00:00Z'")
+        sso.client.cookies.clear()
+        await sso.signed_in()
+        rows = await sso.db.fetch_all("SELECT expires FROM sessions")
+        assert [r[0] for r in rows] != [] and "2000-01-01T00:00:00Z" not in [r[0] for r in rows]

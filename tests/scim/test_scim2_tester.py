@@ -41,3 +41,13 @@ def test_every_discovery_user_and_group_check_succeeds(live_scim: tuple[str, str
     url, token = live_scim
     failures = _run(url, token)
     assert failures == []
+
+
+def test_me_and_bulk_say_not_implemented(live_scim: tuple[str, str]) -> None:
+    url, token = live_scim
+    headers = {"Authorization": f"Bearer {token}"}
+    for method, path in (("GET", "/Me"), ("POST", "/Bulk")):
+        response = httpx2.request(method, f"{url}{path}", headers=headers, json={})
+        assert response.status_code == 501
+        assert response.json()["status"] == "501"
+        assert httpx2.request(method, f"{url}{path}").status_code == 401
