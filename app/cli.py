@@ -41,9 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument(
         "--scope",
-        action="append",
+        action="extend",
+        nargs="+",
         choices=tokens.SCOPES,
-        help="a scope (repeatable); default admin:scim",
+        metavar="SCOPE",
+        help=f"one or more of {', '.join(tokens.SCOPES)}; default admin:scim",
     )
     tok_sub.add_parser("list", help="list tokens (never their values)")
     revoke = tok_sub.add_parser("revoke", help="revoke a token by id")
@@ -155,6 +157,10 @@ def _serve(cfg: Config, args: argparse.Namespace) -> int:
     from app.logs import setup_logging
     from app.main import create_app
 
+    async def ready(db: Database) -> None:
+        return None
+
+    _run(lambda: _with_db(cfg, ready))  # migrate now: a bad database is a message, not a traceback
     setup_logging(cfg.server.log_level)
     uvicorn.run(
         create_app(cfg),

@@ -90,11 +90,11 @@ class Database:
     @classmethod
     async def open(cls, path: str, *, readers: int = 2) -> Database:
         """Open (creating if needed), migrate, and return the database."""
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             writer = await _connect(path)
-        except sqlite3.Error as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise DatabaseError(f"cannot open database {path}: {exc}") from None
         try:
             mode = await writer.execute("PRAGMA journal_mode = WAL")

@@ -80,6 +80,10 @@ def test_token_scopes_and_errors(tmp_path: Path) -> None:
     )
     assert created.returncode == 0
     assert "admin:read admin:write" in webrix("--config", str(cfg), "token", "list").stdout
+    several = webrix(
+        "--config", str(cfg), "token", "create", "--name", "b", "--scope", "all", "admin:read"
+    )
+    assert several.returncode == 0 and "scopes: all admin:read" in several.stdout
     bad_scope = webrix("--config", str(cfg), "token", "create", "--name", "x", "--scope", "root")
     assert bad_scope.returncode == 2 and "invalid choice" in bad_scope.stderr
     unknown = webrix("--config", str(cfg), "token", "revoke", "nope")

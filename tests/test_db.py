@@ -56,12 +56,13 @@ async def test_newer_schema_refuses_to_start(tmp_path: Path) -> None:
         await Database.open(str(path))
 
 
-def test_newer_schema_message_from_the_command_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["token", "list"], ["serve", "--port", "0"]])
+def test_newer_schema_message_from_the_command_line(tmp_path: Path, command: list[str]) -> None:
     path = tmp_path / "w.db"
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {latest_version() + 5}")
     cfg = write_toml(tmp_path / "c.toml", config_data(path))
-    result = webrix("--config", str(cfg), "token", "list")
+    result = webrix("--config", str(cfg), *command)
     assert result.returncode == 1
     assert "newer than this webrix knows" in result.stderr
     assert "Traceback" not in result.stderr
@@ -159,6 +160,15 @@ def test_backup_while_another_process_writes(tmp_path: Path) -> None:
             counts.append(conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
             assert counts[-1] % 50 == 0  # whole transactions only
     assert counts == sorted(counts)
+
+
+def test_unusable_database_path_is_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    cfg = write_toml(tmp_path / "c.toml", config_data(tmp_path / "a-file" / "w.db"))
+    result = webrix("--config", str(cfg), "token", "list")
+    assert result.returncode == 1
+    assert "cannot open database" in result.stderr and "a-file" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_backup_refuses_to_overwrite(tmp_path: Path) -> None:
