@@ -86,10 +86,10 @@ async def find(
     where, args = "1 = 1", list[object]()
     if params.filter is not None and params.filter.strip():
         where, args = to_sql(parse_filter(params.filter), GROUPS_TABLE)
-    order = "groups.created, groups.id"
+    order = "groups.rowid"  # insertion order: stable while a client pages
     if params.sort_by:
         direction = "DESC" if params.descending else "ASC"
-        order = f"{sort_sql(params.sort_by, GROUPS_TABLE)} {direction}, groups.created, groups.id"
+        order = f"{sort_sql(params.sort_by, GROUPS_TABLE)} {direction}, groups.rowid"
     total, found = await group_store.search(
         svc.db, where, args, order_by=order, offset=offset, limit=limit
     )
@@ -226,7 +226,8 @@ async def patch_group(request: Request) -> Response:
         group = await _get_or_404(conn, request.path_params["id"])
         check_if_match(request, mapping.etag(group.version))
         current = mapping.stored(mapping.group_to_scim(group, None, base))
-        result = apply_patch(current, operations, "Group")
+        # With its id, so that an id echoed in a path-less value (Okta's rename) is checked.
+        result = apply_patch({**current, "id": group.id}, operations, "Group")
         resource = normalize("Group", {**result.resource, "members": []})
         resource.pop("members", None)
         detail: dict[str, Any] = {}
@@ -239,22 +240,22 @@ async def patch_group(request: Request) -> Response:
         else:
             added = result.members_added - result.members_removed
             await _check_users(conn, added)
-            if added:
+            # Re-adding a present member or removing an absent one is no change at all:
+            # no new version, no audit event (JumpCloud repeats adds).
+            if await group_store.add_members(conn, group.id, added, result.member_displays):
                 detail["members_added"] = sorted(added)[:100]
-                await group_store.add_members(conn, group.id, added, result.member_displays)
-            if result.members_removed:
+            if await group_store.remove_members(conn, group.id, result.members_removed):
                 detail["members_removed"] = sorted(result.members_removed)[:100]
-                await group_store.remove_members(conn, group.id, result.members_removed)
         updated = group
         if resource != current or detail:
             updated = await _update(conn, group, resource)
             if resource.get("displayName") != group.display_name:
                 detail["renamed_from"] = group.display_name
             await _audit(request, conn, "group.patch", updated, detail)
-        size = await group_store.member_count(conn, group.id)
         attributes, excluded = _selection(request)
         echo = wants("members", attributes, excluded)
-        if echo and size > ECHO_MEMBERS_LIMIT:
+        # Never count the whole group: look only as far as the echo limit.
+        if echo and await group_store.has_more_members_than(conn, group.id, ECHO_MEMBERS_LIMIT):
             return Response(status_code=204, headers={"ETag": mapping.etag(updated.version)})
         body = await _render(conn, updated, base, echo)
     return _written(request, body)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +30,8 @@ SCIM_JSON = "application/scim+json"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 WRITE_SCOPES = ("admin:scim", "admin:write")
+# ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+_INTEGER = re.compile(r"-?[0-9]+")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -81,7 +86,7 @@ async def read_json(request: Request) -> Any:
     """The request body as JSON, refusing oversized bodies (413) and malformed ones (400)."""
     limit = services(request).config.scim.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and _INTEGER.fullmatch(declared) and int(declared) > limit:
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -94,11 +99,28 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise InvalidSyntax("The request body is empty")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidSyntax(
-            f"The request body is not valid JSON: {getattr(exc, 'msg', 'bad encoding')}"
-        ) from None
+        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise InvalidSyntax(f"The request body is not valid JSON: {exc.msg}") from None
+    except ValueError:  # not UTF-8, or an integer with thousands of digits
+        raise InvalidSyntax("The request body is not valid UTF-8 JSON") from None
+    try:
+        # "\ud800" is a valid escape but no text: SQLite and the response encoder would choke.
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidSyntax("The request body holds an unpaired surrogate escape") from None
+    return data
+
+
+def _not_json(name: str) -> Any:
+    raise InvalidSyntax(f"The request body is not valid JSON: {name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidValue(f"The number {text[:30]} is out of range")
+    return value
 
 
 @dataclass(frozen=True)
@@ -119,7 +141,7 @@ def _int(value: Any, name: str) -> int | None:
         raise InvalidValue(f"'{name}' must be an integer")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value)
     raise InvalidValue(f"'{name}' must be an integer")
 
@@ -159,10 +181,51 @@ def list_params(source: dict[str, Any], default_count: int, max_count: int) -> L
     )
 
 
+def _outside_strings(text: str) -> str:
+    """``text`` without its double-quoted string literals (backslash escapes honoured)."""
+    out: list[str] = []
+    quoted = escaped = False
+    for char in text:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _raw_filter(query_string: bytes) -> str | None:
+    """The ``filter`` parameter with each '+' read as the client meant it.
+
+    A form encoder writes a space as '+' and a plus as %2B; an RFC 3986 encoder writes a space as
+    %20 and may leave a plus as it is. A filter has spaces between its tokens, so a '+' outside
+    every quoted value means form encoding; otherwise every '+' is literal, as in
+    ``userName eq "alice+test@example.com"`` (a known JumpCloud stumbling block).
+    """
+    raw = None
+    for pair in query_string.decode("latin-1").split("&"):
+        key, _, value = pair.partition("=")
+        if unquote_plus(key) == "filter":
+            raw = value  # the last one wins, as in request.query_params
+    if raw is None:
+        return None
+    literal = unquote(raw)
+    return unquote_plus(raw) if "+" in _outside_strings(literal) else literal
+
+
 def query_params(request: Request) -> ListParams:
     """List parameters from the query string of a GET."""
     cfg = services(request).config.scim
-    return list_params(dict(request.query_params), cfg.default_page_size, cfg.max_page_size)
+    source = dict(request.query_params)
+    if "filter" in source:
+        source["filter"] = _raw_filter(request.scope["query_string"]) or source["filter"]
+    return list_params(source, cfg.default_page_size, cfg.max_page_size)
 
 
 async def search_params(request: Request) -> ListParams:

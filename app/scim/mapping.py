@@ -8,6 +8,8 @@ suspended. Everything else the client sent stays in the stored resource and come
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from typing import Any
 
 from app.scim.schemas import GROUP_URN, USER_URN
@@ -19,6 +21,14 @@ META_KEYS = ("id", "meta")
 
 def etag(version: int) -> str:
     return f'W/"{version}"'
+
+
+def user_etag(user: User, groups: list[Member]) -> str:
+    """A user's ETag: its version, and the groups it shows (membership changes elsewhere)."""
+    if not groups:
+        return etag(user.version)
+    shown = json.dumps(sorted((g.id, g.display) for g in groups)).encode()
+    return f'W/"{user.version}-{hashlib.sha256(shown).hexdigest()[:16]}"'
 
 
 def user_fields(resource: dict[str, Any]) -> UserFields:
@@ -78,6 +88,7 @@ def user_to_scim(user: User, groups: list[Member], base_url: str) -> dict[str, A
         body.pop("groups", None)
     location = f"{base_url}/Users/{user.id}"
     body["meta"] = _meta("User", location, user.created, user.last_modified, user.version)
+    body["meta"]["version"] = user_etag(user, groups)
     return body
 
 

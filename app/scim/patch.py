@@ -478,10 +478,14 @@ class _Patcher:
         else:
             patch = _coerce(attribute, value, target.text)
         if not matched:
-            seed = _filter_seed(target.value_filter, attribute) if op == "add" else None
+            # Entra adds emails[type eq "work"].value to a user with no work email yet, and an
+            # IdP mapping emails[primary eq true].value may replace it on a user created
+            # without "primary". RFC 7644 §3.5.2.3 wants noTarget for the replace; a 400 there
+            # makes the IdP retry forever, so when the filter names the new element's values
+            # (eq clauses), it is created, as an add would. Other filters stay noTarget.
+            seed = _filter_seed(target.value_filter, attribute)
             if seed is None:
                 raise NoTarget(f"No value matches the path '{target.text}'")
-            # Entra adds emails[type eq "work"].value to a user with no work email yet.
             element = {**seed, **{k: v for k, v in patch.items() if v is not None}}
             elements.append(element)
             matched = [element]

@@ -11,7 +11,10 @@ from app.scim.schemas import (
     COMMON_ATTRIBUTES,
     LEGACY_CORE_URN,
     Attribute,
+    ResolvedAttr,
     Schema,
+    UnknownAttribute,
+    resolve,
     schema_for_urn,
     schemas_for,
 )
@@ -79,6 +82,10 @@ def _object(schema: Schema, body: dict[str, Any], where: str, core: bool = False
             attribute = next((a for a in COMMON_ATTRIBUTES if a.name.lower() == key.lower()), None)
         if attribute is None or value is None or attribute.mutability == "readOnly":
             continue
+        if attribute.returned == "never":
+            # The password: sign-in is SSO only, so it is accepted and dropped, never stored
+            # (a stored one could be probed through filters and sortBy).
+            continue
         out[attribute.name] = coerce_attribute(attribute, value, f"{where}{attribute.name}")
     return out
 
@@ -110,6 +117,14 @@ def normalize(resource_type: str, body: Any) -> dict[str, Any]:
                 ext = _object(schema, value, f"{schema.id}:")
                 if ext:
                     result[schema.id] = ext
+            elif (named := _qualified(resource_type, key)) is not None:
+                # A URN-qualified attribute name as a key ("urn:scim:schemas:core:2.0:title").
+                if not named.is_extension:
+                    core_body[named.attribute.name] = value
+                elif value is not None:
+                    owner = next(e for e in extensions if e.id == named.schema)
+                    ext = _object(owner, {named.attribute.name: value}, f"{owner.id}:")
+                    result.setdefault(owner.id, {}).update(ext)
             elif isinstance(value, dict):
                 result[key] = value  # an extension we do not know: kept as sent
             continue
@@ -124,6 +139,15 @@ def normalize(resource_type: str, body: Any) -> dict[str, Any]:
     urns += [e.id for e in extensions if e.id in result]
     result["schemas"] = urns
     return result
+
+
+def _qualified(resource_type: str, key: str) -> ResolvedAttr | None:
+    """The top-level attribute a URN-qualified key names, or None."""
+    try:
+        named = resolve(resource_type, key)
+    except UnknownAttribute:
+        return None
+    return named if named.parent is None else None
 
 
 def _require_string(resource: dict[str, Any], name: str) -> None:

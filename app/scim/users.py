@@ -91,10 +91,12 @@ async def find(
     where, args = "1 = 1", list[object]()
     if params.filter is not None and params.filter.strip():
         where, args = to_sql(parse_filter(params.filter), USERS_TABLE)
-    order = "users.created, users.id"
+    # Insertion order: a user created while a client pages through lands on the last page
+    # instead of shifting earlier ones (created has one-second ties and ids are random).
+    order = "users.rowid"
     if params.sort_by:
         direction = "DESC" if params.descending else "ASC"
-        order = f"{sort_sql(params.sort_by, USERS_TABLE)} {direction}, users.created, users.id"
+        order = f"{sort_sql(params.sort_by, USERS_TABLE)} {direction}, users.rowid"
     total, found = await user_store.search(
         svc.db, where, args, order_by=order, offset=offset, limit=limit
     )
@@ -131,6 +133,13 @@ async def _get_or_404(conn: Conn, user_id: str) -> User:
     if user is None:
         raise NotFound(f"User {user_id} not found")
     return user
+
+
+async def _check_if_match(request: Request, conn: Conn, user: User) -> None:
+    """412 unless If-Match (if any) names the ETag the client was given, groups included."""
+    if request.headers.get("if-match") is not None:
+        groups = await group_store.groups_of(conn, user.id)
+        check_if_match(request, mapping.user_etag(user, groups))
 
 
 @scim_endpoint(*READ_SCOPES)
@@ -205,7 +214,7 @@ async def replace_user(request: Request) -> Response:
     fields = mapping.user_fields(resource)
     async with svc.db.transaction() as conn:
         user = await _get_or_404(conn, request.path_params["id"])
-        check_if_match(request, mapping.etag(user.version))
+        await _check_if_match(request, conn, user)
         updated = await _replace(conn, user, fields, resource)
         changed = _changed(user.resource, resource)
         await _audit(
@@ -225,9 +234,10 @@ async def patch_user(request: Request) -> Response:
     operations = await read_json(request)
     async with svc.db.transaction() as conn:
         user = await _get_or_404(conn, request.path_params["id"])
-        check_if_match(request, mapping.etag(user.version))
+        await _check_if_match(request, conn, user)
         current = mapping.stored(mapping.user_to_scim(user, [], base), "groups")
-        result = apply_patch(current, operations, "User")
+        # With its id, so that an id echoed in a path-less value is checked, not ignored.
+        result = apply_patch({**current, "id": user.id}, operations, "User")
         resource = normalize("User", result.resource)
         updated = user
         if result.changed:
@@ -249,7 +259,7 @@ async def delete_user(request: Request) -> Response:
     svc, _ = _svc(request)
     async with svc.db.transaction() as conn:
         user = await _get_or_404(conn, request.path_params["id"])
-        check_if_match(request, mapping.etag(user.version))
+        await _check_if_match(request, conn, user)
         await user_store.delete(conn, user.id)
         await _audit(request, conn, "user.delete", user.id, {"userName": user.user_name})
     return Response(status_code=204)

@@ -8,6 +8,8 @@ from typing import Any
 
 from app.db import Conn, Row
 
+_MAX_OFFSET = 2**62  # past any table's end; SQLite integers stop at 2**63 - 1
+
 
 def now() -> str:
     """The current time as the ISO-8601 UTC text every table stores."""
@@ -34,6 +36,7 @@ async def paged(
     `table` is one of ours and `where`/`order_by` come from the filter compiler, with every
     value in `params`; nothing from a request is ever spliced in.
     """
+    offset = min(max(offset, 0), _MAX_OFFSET)  # a huge startIndex would overflow SQLite's INTEGER
     total_row = await conn.fetch_one(f"SELECT count(*) FROM {table} WHERE {where}", params)  # noqa: S608
     total = int(total_row[0]) if total_row else 0
     if limit == 0:

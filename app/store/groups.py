@@ -121,7 +121,7 @@ async def add_members(
     conn: Conn, group_id: str, user_ids: Iterable[str], displays: Mapping[str, str] | None = None
 ) -> int:
     """Add users to a group; a member already present stays (its display name is updated when
-    one is given). Returns how many were new."""
+    a different one is given). Returns how many rows were added or changed."""
     added = 0
     names = displays or {}
     for user_id in user_ids:
@@ -130,12 +130,13 @@ async def add_members(
             "INSERT OR IGNORE INTO group_members (group_id, user_id, display) VALUES (?, ?, ?)",
             (group_id, user_id, display),
         )
-        added += new
         if not new and display is not None:
-            await conn.execute(
-                "UPDATE group_members SET display = ? WHERE group_id = ? AND user_id = ?",
-                (display, group_id, user_id),
+            new = await conn.execute(
+                "UPDATE group_members SET display = ?"
+                " WHERE group_id = ? AND user_id = ? AND display IS NOT ?",
+                (display, group_id, user_id, display),
             )
+        added += new
     return added
 
 

@@ -215,6 +215,12 @@ async def link_sub(conn: Conn, user_id: str, sub: str) -> None:
 
 async def delete(conn: Conn, user_id: str) -> bool:
     """Remove a user, their emails, memberships and sessions (by cascade)."""
+    # Their groups lose a member: a new version, so no client keeps a stale copy current.
+    await conn.execute(
+        "UPDATE groups SET last_modified = ?, version = version + 1"
+        " WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?)",
+        (now(), user_id),
+    )
     return await conn.execute("DELETE FROM users WHERE id = ?", (user_id,)) > 0
 
 

@@ -467,8 +467,8 @@ ERROR_CASES: list[tuple[str, Any, type[ScimError]]] = [
     ("unknown key", body({"op": "replace", "value": {"shoeSize": 4}}), InvalidPath),
     ("remove no path", body({"op": "remove"}), NoTarget),
     (
-        "replace no match",
-        body({"op": "replace", "path": 'emails[type eq "work"].value', "value": "x"}),
+        "replace no match, unseedable",
+        body({"op": "replace", "path": 'emails[value sw "x"].type', "value": "home"}),
         NoTarget,
     ),
     (
@@ -624,3 +624,20 @@ def test_error_tree(error: type[ScimError], status: int, scim_type: str | None) 
     assert (exc.status, exc.scim_type) == (status, scim_type)
     assert exc.to_body() == expected
     assert error().detail == error.default_detail
+
+
+def test_replace_through_an_eq_filter_that_matches_nothing_creates_the_element() -> None:
+    """JumpCloud's mapping emails[primary eq true].value on a user created without primary."""
+    user = {"userName": "a@example.com", "emails": [{"value": "old@example.com"}]}
+    result = apply_patch(
+        user,
+        body(
+            {"op": "replace", "path": "emails[primary eq true].value", "value": "new@example.com"}
+        ),
+        "User",
+    )
+    assert result.resource["emails"] == [
+        {"value": "old@example.com"},
+        {"primary": True, "value": "new@example.com"},
+    ]
+    assert user["emails"] == [{"value": "old@example.com"}]  # the input is not mutated
