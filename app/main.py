@@ -28,9 +28,11 @@ log = logging.getLogger("webrix")
 
 
 class _App(Starlette):
+    https = False
+
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so the request id is set before, and seen by, the 500 handler.
-        return RequestContextMiddleware(super().build_middleware_stack())
+        return RequestContextMiddleware(super().build_middleware_stack(), https=self.https)
 
 
 async def healthz(request: Request) -> Response:
@@ -44,6 +46,18 @@ async def readyz(request: Request) -> Response:
         log.exception("readiness check failed")
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+STATIC_FILES = {"admin.js": "text/javascript; charset=utf-8"}  # served, nothing else
+
+
+async def static_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in STATIC_FILES:
+        raise errors.NotFound(f"No static file {name!r}")
+    body = (Path(__file__).parent / "static" / name).read_bytes()
+    headers = {"Cache-Control": "public, max-age=3600"}
+    return Response(body, media_type=STATIC_FILES[name], headers=headers)
 
 
 def make_templates(*extra_dirs: Path) -> Jinja2Templates:
@@ -77,8 +91,10 @@ def create_app(
         *auth_routes.routes(),
         scim_routes.mount(),
         *admin_routes.routes(),
+        Route("/static/{name}", static_file, name="static"),
     ]
     app = _App(routes=routes, lifespan=lifespan, exception_handlers=errors.handlers())
+    app.https = config.server.https
     app.state.services = svc
     app.state.templates = make_templates()
     return app

@@ -74,3 +74,39 @@ async def test_readiness_fails_when_the_database_is_gone(
         ready = await c.get("/readyz")
         assert ready.status_code == 503
         app.state.services._db = None  # already closed
+
+
+@pytest.mark.anyio
+async def test_content_security_policy_and_static_files(client: httpx.AsyncClient) -> None:
+    page = await client.get("/signed-out")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+    assert "strict-transport-security" not in page.headers  # http public_url
+    script = await client.get("/static/admin.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    for name in ("__init__.py", "..%2Fconfig.py", "nope.js"):
+        assert (await client.get(f"/static/{name}")).status_code == 404
+
+
+@pytest.mark.anyio
+async def test_https_deployments_get_hsts(make_config: Callable[..., Config]) -> None:
+    app = create_app(make_config(server={"public_url": "https://connect.example.com"}))
+    async with running(app, base_url="https://connect.example.com") as c:
+        response = await c.get("/healthz")
+    assert response.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_no_template_has_inline_script() -> None:
+    """The CSP allows no inline script: no <script> body, no on* handler, no javascript: URL."""
+    import re
+
+    from tests.conftest import ROOT
+
+    for path in (ROOT / "app").rglob("*.html"):
+        text = path.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
+        assert not re.search(r"\son[a-z]+\s*=", text, re.I), path
+        assert "javascript:" not in text, path

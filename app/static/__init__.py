@@ -1,0 +1,1 @@
+"""Static files served at /static (packaged with the app)."""
