@@ -119,6 +119,10 @@ class Database:
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._reader().fetch_all(sql, params)
 
+    async def ping(self) -> None:
+        """Raise unless the database answers a query."""
+        await self.fetch_one("SELECT 1")
+
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement in its own transaction; returns the row count."""
         async with self.transaction() as tx:

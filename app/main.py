@@ -41,7 +41,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     try:
-        await services(request).db.fetch_one("SELECT 1")
+        await services(request).db.ping()
     except Exception:
         log.exception("readiness check failed")
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
