@@ -9,10 +9,11 @@ from typing import cast
 import httpx
 from starlette.requests import Request
 
-from app.auth.oidc import TRANSACTION_MAX_AGE, OidcClient
+from app.auth.oidc import OidcClient
+from app.auth.transaction import TRANSACTION_MAX_AGE
 from app.config import Config
 from app.db import Database
-from app.store.tokens import UsageRecorder
+from app.store.tokens import ApiToken, UsageRecorder
 
 USER_AGENT = "webrix-identity/0.1"
 
@@ -35,12 +36,37 @@ class UsedStates:
         return True
 
 
+class NewTokens:
+    """A token just generated in the console, held for the redirected GET that shows it once.
+
+    Kept in memory only, per session, for a minute: the plaintext never touches a cookie, the
+    database or a log, and a reload of the page cannot show it (or mint another) again.
+    """
+
+    ttl = 60.0
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[ApiToken, str, float]] = {}
+
+    def put(self, session_key: str, token: ApiToken, plaintext: str) -> None:
+        clock = time.monotonic()
+        self._held = {k: v for k, v in self._held.items() if clock - v[2] < self.ttl}
+        self._held[session_key] = (token, plaintext, clock)
+
+    def take(self, session_key: str) -> tuple[ApiToken, str] | None:
+        held = self._held.pop(session_key, None)
+        if held is None or time.monotonic() - held[2] >= self.ttl:
+            return None
+        return held[0], held[1]
+
+
 @dataclass
 class Services:
     config: Config
     http_transport: httpx.AsyncBaseTransport | None = None
     token_usage: UsageRecorder = field(default_factory=UsageRecorder)
     used_states: UsedStates = field(default_factory=UsedStates)
+    new_tokens: NewTokens = field(default_factory=NewTokens)
     _db: Database | None = None
     _http: httpx.AsyncClient | None = None
     _oidc: OidcClient | None = None

@@ -86,12 +86,13 @@ async def settings(request: Request) -> Response:
 
 
 async def api_tokens(request: Request) -> Response:
-    """GET lists tokens; POST generates one (shown once) or revokes one."""
+    """GET lists tokens; POST generates one or revokes one, then redirects (a reload never
+    repeats the POST). A new token is handed to the next GET of the same session, once."""
     current = await _admin(request)
     if isinstance(current, Response):
         return current
     svc = services(request)
-    created: tuple[tokens.ApiToken, str] | None = None
+    created = svc.new_tokens.take(current.session.id_hash) if request.method == "GET" else None
     error = None
     if request.method == "POST":
         form = await request.form()
@@ -119,19 +120,22 @@ async def api_tokens(request: Request) -> Response:
         scopes = tuple(str(s) for s in form.getlist("scope")) or tokens.DEFAULT_SCOPES
         try:
             async with svc.db.transaction() as conn:
-                created = await tokens.create(conn, name, scopes, created_by=actor)
+                token, plaintext = await tokens.create(conn, name, scopes, created_by=actor)
                 await audit.record(
                     conn,
                     actor=actor,
                     action="token.create",
                     target_type="token",
-                    target_id=created[0].id,
+                    target_id=token.id,
                     detail={"name": name, "scopes": list(scopes)},
                     ip=ip,
                     request_id=current_request_id(),
                 )
         except tokens.TokenError as exc:
             error = str(exc)
+        else:
+            svc.new_tokens.put(current.session.id_hash, token, plaintext)
+            return RedirectResponse("/admin/api-tokens", status_code=303)
     return _render(
         request,
         "admin_tokens.html",

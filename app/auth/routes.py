@@ -15,7 +15,8 @@ from starlette.routing import Route
 
 from app.auth import sessions as auth_sessions
 from app.auth.errors import OidcError, ProviderUnreachable
-from app.auth.oidc import TRANSACTION_MAX_AGE, LoginTransaction, SignInResult
+from app.auth.oidc import SignInResult
+from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 from app.config import Config
 from app.db import Conn
 from app.errors import Forbidden

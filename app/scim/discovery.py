@@ -86,11 +86,7 @@ async def resource_types(request: Request) -> Response:
 
 @scim_endpoint(*READ_SCOPES)
 async def resource_type(request: Request) -> Response:
-    wanted = request.path_params["name"]
-    for item in _resource_types(_base(request)):
-        if item["id"] == wanted:
-            return ScimResponse(item)
-    raise NotFound(f"No resource type {wanted!r}")
+    return _by_id(_resource_types(_base(request)), request.path_params["name"], "resource type")
 
 
 def _schemas(base: str) -> list[dict[str, Any]]:
@@ -105,11 +101,15 @@ async def schemas(request: Request) -> Response:
 
 @scim_endpoint(*READ_SCOPES)
 async def schema(request: Request) -> Response:
-    wanted = request.path_params["urn"]
-    for item in _schemas(_base(request)):
+    return _by_id(_schemas(_base(request)), request.path_params["urn"], "schema")
+
+
+def _by_id(items: list[dict[str, Any]], wanted: str, kind: str) -> ScimResponse:
+    """The item whose id is `wanted`; NotFound naming `kind` if there is none."""
+    for item in items:
         if item["id"] == wanted:
             return ScimResponse(item)
-    raise NotFound(f"No schema {wanted!r}")
+    raise NotFound(f"No {kind} {wanted!r}")
 
 
 @scim_endpoint(*READ_SCOPES)

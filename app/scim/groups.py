@@ -9,45 +9,39 @@ from starlette.responses import Response
 
 from app.db import Conn
 from app.scim import mapping
+from app.scim.endpoints import (
+    audit_change,
+    get_or_404,
+    list_page,
+    page_sql,
+    read_response,
+    scim_services,
+    selection,
+    written,
+)
 from app.scim.errors import InvalidValue, NotFound, Uniqueness
-from app.scim.filter import GROUPS_TABLE, parse_filter, sort_sql, to_sql
+from app.scim.filter_sql import GROUPS_TABLE
 from app.scim.http import (
+    READ_SCOPES,
     WRITE_SCOPES,
     ListParams,
-    ScimResponse,
     check_if_match,
-    list_response,
-    not_modified,
     query_params,
     read_json,
     scim_endpoint,
     search_params,
 )
 from app.scim.patch import apply_patch
-from app.scim.projection import parse_attribute_list, project, wants
+from app.scim.projection import project, wants
 from app.scim.resource import normalize
-from app.services import Services, services
-from app.store import audit
+from app.services import Services
 from app.store import groups as group_store
 from app.store import users as user_store
 from app.store.groups import Group
 
-READ_SCOPES = (*WRITE_SCOPES, "admin:read")
 # Past this size a PATCH answers 204 instead of echoing every member (RFC 7644 §3.5.2 allows
 # it), so that adding or removing one member costs the same in any group.
 ECHO_MEMBERS_LIMIT = 1000
-
-
-def _svc(request: Request) -> tuple[Services, str]:
-    svc = services(request)
-    return svc, svc.config.scim_base_url
-
-
-def _selection(request: Request) -> tuple[list[str] | None, list[str] | None]:
-    return (
-        parse_attribute_list(request.query_params.get("attributes")),
-        parse_attribute_list(request.query_params.get("excludedAttributes")),
-    )
 
 
 async def _render(conn: Conn, group: Group, base: str, with_members: bool = True) -> dict[str, Any]:
@@ -55,27 +49,11 @@ async def _render(conn: Conn, group: Group, base: str, with_members: bool = True
     return mapping.group_to_scim(group, members, base)
 
 
-def _written(request: Request, body: dict[str, Any], status: int = 200) -> ScimResponse:
-    attributes, excluded = _selection(request)
-    headers = {"ETag": body["meta"]["version"]}
-    if status == 201:
-        headers["Location"] = body["meta"]["location"]
-    return ScimResponse(project(body, "Group", attributes, excluded), status, headers)
-
-
 async def _audit(
     request: Request, conn: Conn, action: str, group: Group, detail: dict[str, Any]
 ) -> None:
-    await audit.record(
-        conn,
-        actor=f"token:{request.state.token.id}",
-        action=action,
-        target_type="group",
-        target_id=group.id,
-        detail={"displayName": group.display_name, **detail},
-        ip=request.client.host if request.client else None,
-        request_id=request.state.request_id,
-    )
+    detail = {"displayName": group.display_name, **detail}
+    await audit_change(request, conn, action, "group", group.id, detail)
 
 
 async def find(
@@ -83,13 +61,7 @@ async def find(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total matching groups and one projected page (FilterError on a bad filter)."""
     base = svc.config.scim_base_url
-    where, args = "1 = 1", list[object]()
-    if params.filter is not None and params.filter.strip():
-        where, args = to_sql(parse_filter(params.filter), GROUPS_TABLE)
-    order = "groups.rowid"  # insertion order: stable while a client pages
-    if params.sort_by:
-        direction = "DESC" if params.descending else "ASC"
-        order = f"{sort_sql(params.sort_by, GROUPS_TABLE)} {direction}, groups.rowid"
+    where, args, order = page_sql(params, GROUPS_TABLE)
     total, found = await group_store.search(
         svc.db, where, args, order_by=order, offset=offset, limit=limit
     )
@@ -108,37 +80,23 @@ async def find(
     return total, items
 
 
-async def _query(request: Request, params: ListParams) -> Response:
-    total, items = await find(services(request), params, params.start_index - 1, params.count)
-    return list_response(items, total, params.start_index)
-
-
 @scim_endpoint(*READ_SCOPES)
 async def list_groups(request: Request) -> Response:
-    return await _query(request, query_params(request))
+    return await list_page(request, query_params(request), find)
 
 
 @scim_endpoint(*READ_SCOPES)
 async def search_groups(request: Request) -> Response:
-    return await _query(request, await search_params(request))
-
-
-async def _get_or_404(conn: Conn, group_id: str) -> Group:
-    group = await group_store.get(conn, group_id)
-    if group is None:
-        raise NotFound(f"Group {group_id} not found")
-    return group
+    return await list_page(request, await search_params(request), find)
 
 
 @scim_endpoint(*READ_SCOPES)
 async def get_group(request: Request) -> Response:
-    svc, base = _svc(request)
-    group = await _get_or_404(svc.db, request.path_params["id"])
-    attributes, excluded = _selection(request)
+    svc, base = scim_services(request)
+    group = await get_or_404(group_store.get, svc.db, "Group", request.path_params["id"])
+    attributes, excluded = selection(request)
     body = await _render(svc.db, group, base, wants("members", attributes, excluded))
-    if not_modified(request, body["meta"]["version"]):
-        return Response(status_code=304, headers={"ETag": body["meta"]["version"]})
-    return _written(request, body)
+    return read_response(request, "Group", body)
 
 
 def _members(resource: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
@@ -167,7 +125,7 @@ async def _check_users(conn: Conn, ids: list[str] | set[str]) -> None:
 
 @scim_endpoint(*WRITE_SCOPES)
 async def create_group(request: Request) -> Response:
-    svc, base = _svc(request)
+    svc, base = scim_services(request)
     resource = normalize("Group", await read_json(request))
     member_ids, displays = _members(resource)
     async with svc.db.transaction() as conn:
@@ -181,7 +139,7 @@ async def create_group(request: Request) -> Response:
         await group_store.add_members(conn, group.id, member_ids, displays)
         await _audit(request, conn, "group.create", group, {"members": len(member_ids)})
         body = await _render(conn, group, base)
-    return _written(request, body, 201)
+    return written(request, "Group", body, 201)
 
 
 async def _update(conn: Conn, group: Group, resource: dict[str, Any]) -> Group:
@@ -198,11 +156,11 @@ async def _update(conn: Conn, group: Group, resource: dict[str, Any]) -> Group:
 
 @scim_endpoint(*WRITE_SCOPES)
 async def replace_group(request: Request) -> Response:
-    svc, base = _svc(request)
+    svc, base = scim_services(request)
     resource = normalize("Group", await read_json(request))
     member_ids, displays = _members(resource)
     async with svc.db.transaction() as conn:
-        group = await _get_or_404(conn, request.path_params["id"])
+        group = await get_or_404(group_store.get, conn, "Group", request.path_params["id"])
         check_if_match(request, mapping.etag(group.version))
         await _check_users(conn, member_ids)
         updated = await _update(conn, group, resource)
@@ -215,15 +173,15 @@ async def replace_group(request: Request) -> Response:
             {"members": len(member_ids), "was": group.display_name},
         )
         body = await _render(conn, updated, base)
-    return _written(request, body)
+    return written(request, "Group", body)
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def patch_group(request: Request) -> Response:
-    svc, base = _svc(request)
+    svc, base = scim_services(request)
     operations = await read_json(request)
     async with svc.db.transaction() as conn:
-        group = await _get_or_404(conn, request.path_params["id"])
+        group = await get_or_404(group_store.get, conn, "Group", request.path_params["id"])
         check_if_match(request, mapping.etag(group.version))
         current = mapping.stored(mapping.group_to_scim(group, None, base))
         # With its id, so that an id echoed in a path-less value (Okta's rename) is checked.
@@ -252,20 +210,20 @@ async def patch_group(request: Request) -> Response:
             if resource.get("displayName") != group.display_name:
                 detail["renamed_from"] = group.display_name
             await _audit(request, conn, "group.patch", updated, detail)
-        attributes, excluded = _selection(request)
+        attributes, excluded = selection(request)
         echo = wants("members", attributes, excluded)
         # Never count the whole group: look only as far as the echo limit.
         if echo and await group_store.has_more_members_than(conn, group.id, ECHO_MEMBERS_LIMIT):
             return Response(status_code=204, headers={"ETag": mapping.etag(updated.version)})
         body = await _render(conn, updated, base, echo)
-    return _written(request, body)
+    return written(request, "Group", body)
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def delete_group(request: Request) -> Response:
-    svc, _ = _svc(request)
+    svc, _ = scim_services(request)
     async with svc.db.transaction() as conn:
-        group = await _get_or_404(conn, request.path_params["id"])
+        group = await get_or_404(group_store.get, conn, "Group", request.path_params["id"])
         check_if_match(request, mapping.etag(group.version))
         await group_store.delete(conn, group.id)
         await _audit(request, conn, "group.delete", group, {})

@@ -30,6 +30,7 @@ SCIM_JSON = "application/scim+json"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 WRITE_SCOPES = ("admin:scim", "admin:write")
+READ_SCOPES = (*WRITE_SCOPES, "admin:read")
 # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
 _INTEGER = re.compile(r"-?[0-9]+")
 

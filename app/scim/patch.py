@@ -20,8 +20,11 @@ from app.scim.errors import (
     Mutability,
     NoTarget,
 )
-from app.scim.filter import And, Compare, Filter, FilterError, Or, matches, parse_path
+from app.scim.evaluate import matches
+from app.scim.filter import And, Compare, Filter, FilterError, parse_path
+from app.scim.patch_members import MemberDelta, member_ids_in_filter
 from app.scim.schemas import Attribute, Schema, resolve, schema_for_urn, schemas_for
+from app.scim.values import PATCH_RULES, coerce, coerce_elements, set_primary
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _OPS = frozenset({"add", "replace", "remove"})
@@ -36,10 +39,8 @@ class PatchResult:
     changed_attributes: set[str] = field(default_factory=set)
     members_added: set[str] = field(default_factory=set)
     members_removed: set[str] = field(default_factory=set)
-    members_replaced: set[str] | None = None
-    member_displays: dict[str, str] = field(
-        default_factory=dict
-    )  # display names sent  # set when the whole member list was replaced
+    members_replaced: set[str] | None = None  # set when the whole member list was replaced
+    member_displays: dict[str, str] = field(default_factory=dict)  # display names sent, by id
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +126,6 @@ def _check_immutable(attribute: Attribute | None, old: Any, new: Any, where: str
         raise Mutability(f"'{where}' is immutable and already has a value")
 
 
-def _set_primary(elements: list[Any], chosen: list[Any]) -> None:
-    """Keep ``primary`` true on at most one element: the one this operation chose."""
-    flagged = [e for e in chosen if isinstance(e, dict) and e.get("primary") is True]
-    if len(flagged) > 1:
-        raise InvalidValue("At most one value may have 'primary' set to true")
-    for element in elements if flagged else ():
-        if element is not flagged[0] and isinstance(element, dict) and element.get("primary"):
-            element["primary"] = False
-
-
 def _filter_seed(value_filter: Filter, attribute: Attribute) -> dict[str, Any] | None:
     """The element a filter of ``eq`` clauses describes (``type eq "work"`` → {"type": "work"})."""
     clauses = value_filter.operands if isinstance(value_filter, And) else (value_filter,)
@@ -145,88 +136,8 @@ def _filter_seed(value_filter: Filter, attribute: Attribute) -> dict[str, Any] |
         sub = attribute.sub_attribute(clause.path.attr)
         if sub is None or clause.path.uri is not None:
             return None
-        seed[sub.name] = _coerce(sub, clause.value, f"{attribute.name}.{sub.name}")
+        seed[sub.name] = coerce(sub, clause.value, f"{attribute.name}.{sub.name}", PATCH_RULES)
     return seed
-
-
-def _member_ids_in_filter(value_filter: Filter) -> set[str] | None:
-    """The ids a members filter of ``value eq "x"`` clauses, or-combined, selects; else None."""
-    if isinstance(value_filter, Or):
-        ids: set[str] = set()
-        for operand in value_filter.operands:
-            found = _member_ids_in_filter(operand)
-            if found is None:
-                return None
-            ids |= found
-        return ids
-    if (
-        isinstance(value_filter, Compare)
-        and value_filter.op == "eq"
-        and value_filter.path.attr.lower() == "value"
-        and value_filter.path.sub_attr is None
-        and isinstance(value_filter.value, str)
-    ):
-        return {value_filter.value}
-    return None
-
-
-def _coerce(attribute: Attribute, value: Any, where: str) -> Any:
-    """One value of ``attribute`` checked against its type, with canonical sub-attribute keys."""
-    if value is None:
-        return None
-    kind = attribute.type
-    if kind == "complex":
-        if not isinstance(value, dict):
-            # Entra sends the enterprise manager as a bare id rather than {"value": id}.
-            if attribute.multi_valued or isinstance(value, list) or not attribute.sub_attributes:
-                raise InvalidValue(f"'{where}' must be an object")
-            if attribute.sub_attribute("value") is None:
-                raise InvalidValue(f"'{where}' must be an object")
-            value = {"value": value}
-        out: dict[str, Any] = {}
-        for key, sub_value in value.items():
-            sub = attribute.sub_attribute(key)
-            if sub is None:
-                raise InvalidValue(f"'{where}' has no sub-attribute '{key}'")
-            if sub.mutability != "readOnly":  # read-only values in a request are ignored
-                out[sub.name] = _coerce(sub, sub_value, f"{where}.{sub.name}")
-        return out
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-    elif kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind == "decimal":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
-    elif isinstance(value, str):
-        return value
-    raise InvalidValue(f"'{where}' must be of type {kind}")
-
-
-def _coerce_many(attribute: Attribute, value: Any, where: str) -> list[Any]:
-    """The elements of a multi-valued attribute; a lone element is wrapped in a list."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        if attribute.type == "complex" and not isinstance(value, dict):
-            raise InvalidValue(f"'{where}' must be an array")
-        value = [value]
-    out = []
-    for item in value:
-        if item is None:
-            continue
-        element = _coerce(attribute, item, where)
-        if isinstance(element, dict):
-            element = {k: v for k, v in element.items() if v is not None}
-            if not element:
-                continue
-        out.append(element)
-    _set_primary(out, out)
-    return out
 
 
 class _Patcher:
@@ -238,7 +149,7 @@ class _Patcher:
         self.core, *extensions = schemas_for(resource_type)
         self.extension_urns = {schema.id for schema in extensions}
         self.result = PatchResult(self.resource)
-        self.members_touched = False
+        self.members = MemberDelta(self.resource)
 
     # --- dispatch ---------------------------------------------------------------------
 
@@ -368,7 +279,7 @@ class _Patcher:
         attribute, current = target.attribute, self._current(target)
         if op == "remove":
             if attribute.multi_valued and has_value and value is not None:
-                drop = _coerce_many(attribute, value, target.text)
+                drop = coerce_elements(attribute, value, target.text, PATCH_RULES)
                 kept = [
                     e
                     for e in self._elements(target)
@@ -378,7 +289,7 @@ class _Patcher:
             else:
                 self._store(target, None)
         elif attribute.multi_valued:
-            new = _coerce_many(attribute, value, target.text)
+            new = coerce_elements(attribute, value, target.text, PATCH_RULES)
             if op == "replace":
                 self._store(target, new)
                 return
@@ -396,11 +307,11 @@ class _Patcher:
                         if not _same_scalar(sub, same.get(key), sub_value):
                             same[key] = sub_value
                     chosen.append(same)
-            _set_primary(elements, chosen)
+            set_primary(elements, chosen)
             self._store(target, elements)
         elif attribute.type == "complex":
             merged = dict(current) if isinstance(current, dict) else {}
-            for key, sub_value in _coerce(attribute, value, target.text).items():
+            for key, sub_value in coerce(attribute, value, target.text, PATCH_RULES).items():
                 sub = attribute.sub_attribute(key)
                 _check_immutable(sub, merged.get(key), sub_value, f"{target.text}.{key}")
                 if sub_value is None:
@@ -409,7 +320,7 @@ class _Patcher:
                     merged[key] = sub_value
             self._store(target, merged)
         else:
-            new_value = _coerce(attribute, value, target.text)
+            new_value = coerce(attribute, value, target.text, PATCH_RULES)
             _check_immutable(attribute, current, new_value, target.text)
             self._store(target, new_value)
 
@@ -421,7 +332,7 @@ class _Patcher:
         if op == "remove":
             merged.pop(target.sub.name, None)
         else:
-            new_value = _coerce(target.sub, value, target.text)
+            new_value = coerce(target.sub, value, target.text, PATCH_RULES)
             _check_immutable(target.sub, merged.get(target.sub.name), new_value, target.text)
             merged[target.sub.name] = new_value
         self._store(target, merged)
@@ -436,14 +347,14 @@ class _Patcher:
                 element.pop(sub.name, None)
             elements = [e for e in elements if e]
         else:
-            new_value = _coerce(sub, value, target.text)
+            new_value = coerce(sub, value, target.text, PATCH_RULES)
             if not elements:
                 elements = [{sub.name: new_value}]
             for element in elements:
                 _check_immutable(sub, element.get(sub.name), new_value, target.text)
                 element[sub.name] = new_value
             if new_value is True and sub.name == "primary":
-                _set_primary(elements, elements)
+                set_primary(elements, elements)
         self._store(target, elements)
 
     def _matching(self, target: _Target, elements: list[Any]) -> list[dict[str, Any]]:
@@ -474,9 +385,9 @@ class _Patcher:
             self._store(target, elements)
             return
         if sub is not None:
-            patch = {sub.name: _coerce(sub, value, target.text)}
+            patch = {sub.name: coerce(sub, value, target.text, PATCH_RULES)}
         else:
-            patch = _coerce(attribute, value, target.text)
+            patch = coerce(attribute, value, target.text, PATCH_RULES)
         if not matched:
             # Entra adds emails[type eq "work"].value to a user with no work email yet, and an
             # IdP mapping emails[primary eq true].value may replace it on a user created
@@ -502,72 +413,27 @@ class _Patcher:
                     else:
                         element[key] = new_value
         if patch.get("primary") is True:
-            _set_primary(elements, matched)
+            set_primary(elements, matched)
         self._store(target, [e for e in elements if e != {}])
 
     # --- group members ----------------------------------------------------------------
 
     def _members(self, op: str, target: _Target, value: Any, has_value: bool) -> None:
-        """Member changes as id sets; a ``members`` list in the resource is kept in step."""
-        self.members_touched = True
-        if target.sub is not None:
+        """Member changes go to ``self.members`` as id sets (see app.scim.patch_members)."""
+        if target.sub is not None or (target.value_filter is not None and op != "remove"):
             raise Mutability("Member entries are immutable: add or remove members instead")
         if target.value_filter is not None:
-            if op != "remove":
-                raise Mutability("Member entries are immutable: add or remove members instead")
-            ids = _member_ids_in_filter(target.value_filter)
+            ids = member_ids_in_filter(target.value_filter)
             if ids is None:
                 if "members" not in self.resource:
                     raise InvalidFilter("Member filters support only 'value eq \"id\"' with or")
                 ids = {e["value"] for e in self._matching(target, self._elements(target))}
-            self._drop_members(ids)
+            self.members.drop(ids)
         elif op == "remove" and (not has_value or value is None):
-            self._replace_members([])
+            self.members.replace([])
         else:
-            elements = _coerce_many(target.attribute, value, target.text)
-            if any(not isinstance(e.get("value"), str) for e in elements):
-                raise InvalidValue("Every member needs a 'value' holding its id")
-            if op != "remove":
-                self.result.member_displays.update(
-                    (e["value"], e["display"])
-                    for e in elements
-                    if isinstance(e.get("display"), str)
-                )
-            if op == "add":
-                self._add_members(elements)
-            elif op == "replace":
-                self._replace_members(elements)
-            else:
-                self._drop_members({e["value"] for e in elements})
-
-    def _add_members(self, elements: list[dict[str, Any]]) -> None:
-        result, ids = self.result, {e["value"] for e in elements}
-        if result.members_replaced is not None:
-            result.members_replaced |= ids
-        else:
-            result.members_added |= ids
-            result.members_removed -= ids
-        if isinstance(self.resource.get("members"), list):
-            listed = self.resource["members"]
-            known = {e.get("value") for e in listed if isinstance(e, dict)}
-            listed.extend(e for e in elements if e["value"] not in known)
-
-    def _drop_members(self, ids: set[str]) -> None:
-        result = self.result
-        if result.members_replaced is not None:
-            result.members_replaced -= ids
-        else:
-            result.members_removed |= ids
-            result.members_added -= ids
-        if isinstance(self.resource.get("members"), list):
-            listed = self.resource["members"]
-            listed[:] = [e for e in listed if not (isinstance(e, dict) and e.get("value") in ids)]
-
-    def _replace_members(self, elements: list[dict[str, Any]]) -> None:
-        self.result.members_replaced = {e["value"] for e in elements}
-        self.result.members_added, self.result.members_removed = set(), set()
-        if "members" in self.resource:
-            self.resource["members"] = elements
+            elements = coerce_elements(target.attribute, value, target.text, PATCH_RULES)
+            self.members.write(op, elements)
 
     # --- outcome ----------------------------------------------------------------------
 
@@ -585,12 +451,12 @@ class _Patcher:
                 }
             elif old != new:
                 changed.add(key)
-        if self.members_touched and (
-            self.result.members_added
-            or self.result.members_removed
-            or self.result.members_replaced is not None
-        ):
+        members = self.members
+        if members.changed:
             changed.add("members")
+        self.result.members_added, self.result.members_removed = members.added, members.removed
+        self.result.members_replaced = members.replaced
+        self.result.member_displays = members.displays
         self.result.changed = bool(changed)
         return self.result
 

@@ -3,14 +3,12 @@ the declared types, read-only attributes dropped. What POST and PUT store."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from app.scim.errors import InvalidSyntax, InvalidValue
 from app.scim.schemas import (
     COMMON_ATTRIBUTES,
     LEGACY_CORE_URN,
-    Attribute,
     ResolvedAttr,
     Schema,
     UnknownAttribute,
@@ -18,60 +16,7 @@ from app.scim.schemas import (
     schema_for_urn,
     schemas_for,
 )
-
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
-MAX_STRING = 65_536
-
-
-def coerce(attribute: Attribute, value: Any, where: str) -> Any:
-    """`value` as `attribute`'s type (one element if multi-valued); InvalidValue if not."""
-    kind = attribute.type
-    if kind == "complex":
-        if not isinstance(value, dict):
-            raise InvalidValue(f"'{where}' must be an object")
-        out: dict[str, Any] = {}
-        for key, sub_value in value.items():
-            sub = attribute.sub_attribute(key)
-            if sub is None or sub_value is None:
-                continue  # unknown sub-attributes are ignored, nulls mean "unassigned"
-            out[sub.name] = coerce(sub, sub_value, f"{where}.{sub.name}")
-        return out
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"  # Entra sends "True"/"False"
-        raise InvalidValue(f"'{where}' must be a boolean")
-    if kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise InvalidValue(f"'{where}' must be an integer")
-    if kind == "decimal":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-        raise InvalidValue(f"'{where}' must be a number")
-    if not isinstance(value, str):
-        raise InvalidValue(f"'{where}' must be a string")
-    if len(value) > MAX_STRING:
-        raise InvalidValue(f"'{where}' is too long")
-    if kind == "dateTime" and not _DATETIME.fullmatch(value):
-        raise InvalidValue(f"'{where}' must be an xsd:dateTime such as 2026-01-31T12:00:00Z")
-    return value
-
-
-def coerce_attribute(attribute: Attribute, value: Any, where: str) -> Any:
-    """A whole attribute's value: lists for multi-valued ones (a lone element is wrapped)."""
-    if not attribute.multi_valued:
-        if isinstance(value, list):
-            raise InvalidValue(f"'{where}' is single-valued; got a list")
-        return coerce(attribute, value, where)
-    items = value if isinstance(value, list) else [value]
-    out = [coerce(attribute, item, where) for item in items if item is not None]
-    if attribute.type == "complex":
-        primaries = [i for i in out if i.get("primary") is True]
-        for extra in primaries[1:]:
-            extra["primary"] = False  # at most one primary (RFC 7643 §2.4)
-    return out
+from app.scim.values import BODY_RULES, coerce_attribute
 
 
 def _object(schema: Schema, body: dict[str, Any], where: str, core: bool = False) -> dict[str, Any]:
@@ -86,7 +31,8 @@ def _object(schema: Schema, body: dict[str, Any], where: str, core: bool = False
             # The password: sign-in is SSO only, so it is accepted and dropped, never stored
             # (a stored one could be probed through filters and sortBy).
             continue
-        out[attribute.name] = coerce_attribute(attribute, value, f"{where}{attribute.name}")
+        name = attribute.name
+        out[name] = coerce_attribute(attribute, value, f"{where}{name}", BODY_RULES)
     return out
 
 

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.scim import groups, users
+from app.scim.endpoints import Finder
 from app.scim.filter import FilterError
-from app.scim.http import (
-    WRITE_SCOPES,
-    ListParams,
-    list_response,
-    scim_endpoint,
-    search_params,
-)
-from app.services import Services, services
+from app.scim.http import READ_SCOPES, list_response, scim_endpoint, search_params
+from app.services import services
 
-Finder = Callable[[Services, ListParams, int, int], Awaitable[tuple[int, list[dict[str, Any]]]]]
 FINDERS: tuple[Finder, ...] = (users.find, groups.find)
 
 
-@scim_endpoint(*WRITE_SCOPES, "admin:read")
+@scim_endpoint(*READ_SCOPES)
 async def search_all(request: Request) -> Response:
     """Users first, then Groups; a filter naming attributes one type lacks matches none of it."""
     svc = services(request)

@@ -10,72 +10,47 @@ from starlette.responses import Response
 
 from app.db import Conn
 from app.scim import mapping
+from app.scim.endpoints import (
+    audit_change,
+    get_or_404,
+    list_page,
+    page_sql,
+    read_response,
+    scim_services,
+    written,
+)
 from app.scim.errors import NotFound, Uniqueness
-from app.scim.filter import USERS_TABLE, parse_filter, sort_sql, to_sql
+from app.scim.filter_sql import USERS_TABLE
 from app.scim.http import (
+    READ_SCOPES,
     WRITE_SCOPES,
     ListParams,
-    ScimResponse,
     check_if_match,
-    list_response,
-    not_modified,
     query_params,
     read_json,
     scim_endpoint,
     search_params,
 )
 from app.scim.patch import apply_patch
-from app.scim.projection import parse_attribute_list, project
+from app.scim.projection import project
 from app.scim.resource import normalize
-from app.services import Services, services
-from app.store import audit, sessions
+from app.services import Services
 from app.store import groups as group_store
+from app.store import sessions
 from app.store import users as user_store
 from app.store.users import User
 
 log = logging.getLogger("webrix.scim")
-READ_SCOPES = (*WRITE_SCOPES, "admin:read")
-
-
-def _svc(request: Request) -> tuple[Services, str]:
-    svc = services(request)
-    return svc, svc.config.scim_base_url
 
 
 async def _render(conn: Conn, user: User, base: str) -> dict[str, Any]:
     return mapping.user_to_scim(user, await group_store.groups_of(conn, user.id), base)
 
 
-def _projected(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-    return project(
-        body,
-        "User",
-        parse_attribute_list(request.query_params.get("attributes")),
-        parse_attribute_list(request.query_params.get("excludedAttributes")),
-    )
-
-
-def _written(request: Request, body: dict[str, Any], status: int = 200) -> ScimResponse:
-    headers = {"ETag": body["meta"]["version"]}
-    if status == 201:
-        headers["Location"] = body["meta"]["location"]
-    return ScimResponse(_projected(request, body), status, headers)
-
-
 async def _audit(
     request: Request, conn: Conn, action: str, user_id: str, detail: dict[str, Any]
 ) -> None:
-    token = request.state.token
-    await audit.record(
-        conn,
-        actor=f"token:{token.id}",
-        action=action,
-        target_type="user",
-        target_id=user_id,
-        detail=detail,
-        ip=request.client.host if request.client else None,
-        request_id=request.state.request_id,
-    )
+    await audit_change(request, conn, action, "user", user_id, detail)
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -88,15 +63,7 @@ async def find(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total matching users and one projected page (FilterError on a bad filter)."""
     base = svc.config.scim_base_url
-    where, args = "1 = 1", list[object]()
-    if params.filter is not None and params.filter.strip():
-        where, args = to_sql(parse_filter(params.filter), USERS_TABLE)
-    # Insertion order: a user created while a client pages through lands on the last page
-    # instead of shifting earlier ones (created has one-second ties and ids are random).
-    order = "users.rowid"
-    if params.sort_by:
-        direction = "DESC" if params.descending else "ASC"
-        order = f"{sort_sql(params.sort_by, USERS_TABLE)} {direction}, users.rowid"
+    where, args, order = page_sql(params, USERS_TABLE)
     total, found = await user_store.search(
         svc.db, where, args, order_by=order, offset=offset, limit=limit
     )
@@ -113,26 +80,14 @@ async def find(
     return total, items
 
 
-async def _query(request: Request, params: ListParams) -> Response:
-    total, items = await find(services(request), params, params.start_index - 1, params.count)
-    return list_response(items, total, params.start_index)
-
-
 @scim_endpoint(*READ_SCOPES)
 async def list_users(request: Request) -> Response:
-    return await _query(request, query_params(request))
+    return await list_page(request, query_params(request), find)
 
 
 @scim_endpoint(*READ_SCOPES)
 async def search_users(request: Request) -> Response:
-    return await _query(request, await search_params(request))
-
-
-async def _get_or_404(conn: Conn, user_id: str) -> User:
-    user = await user_store.get(conn, user_id)
-    if user is None:
-        raise NotFound(f"User {user_id} not found")
-    return user
+    return await list_page(request, await search_params(request), find)
 
 
 async def _check_if_match(request: Request, conn: Conn, user: User) -> None:
@@ -144,17 +99,14 @@ async def _check_if_match(request: Request, conn: Conn, user: User) -> None:
 
 @scim_endpoint(*READ_SCOPES)
 async def get_user(request: Request) -> Response:
-    svc, base = _svc(request)
-    user = await _get_or_404(svc.db, request.path_params["id"])
-    body = await _render(svc.db, user, base)
-    if not_modified(request, body["meta"]["version"]):
-        return Response(status_code=304, headers={"ETag": body["meta"]["version"]})
-    return _written(request, body)
+    svc, base = scim_services(request)
+    user = await get_or_404(user_store.get, svc.db, "User", request.path_params["id"])
+    return read_response(request, "User", await _render(svc.db, user, base))
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def create_user(request: Request) -> Response:
-    svc, base = _svc(request)
+    svc, base = scim_services(request)
     resource = normalize("User", await read_json(request))
     fields = mapping.user_fields(resource)
     async with svc.db.transaction() as conn:
@@ -176,7 +128,7 @@ async def create_user(request: Request) -> Response:
         else:
             raise Uniqueness(f"A user with userName {fields.user_name!r} already exists")
         body = await _render(conn, user, base)
-    return _written(request, body, 201)
+    return written(request, "User", body, 201)
 
 
 def _may_adopt(existing: User, external_id: str | None) -> bool:
@@ -209,11 +161,11 @@ async def _replace(
 
 @scim_endpoint(*WRITE_SCOPES)
 async def replace_user(request: Request) -> Response:
-    svc, base = _svc(request)
+    svc, base = scim_services(request)
     resource = normalize("User", await read_json(request))
     fields = mapping.user_fields(resource)
     async with svc.db.transaction() as conn:
-        user = await _get_or_404(conn, request.path_params["id"])
+        user = await get_or_404(user_store.get, conn, "User", request.path_params["id"])
         await _check_if_match(request, conn, user)
         updated = await _replace(conn, user, fields, resource)
         changed = _changed(user.resource, resource)
@@ -225,15 +177,15 @@ async def replace_user(request: Request) -> Response:
             {"userName": updated.user_name, "changed": changed},
         )
         body = await _render(conn, updated, base)
-    return _written(request, body)
+    return written(request, "User", body)
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def patch_user(request: Request) -> Response:
-    svc, base = _svc(request)
+    svc, base = scim_services(request)
     operations = await read_json(request)
     async with svc.db.transaction() as conn:
-        user = await _get_or_404(conn, request.path_params["id"])
+        user = await get_or_404(user_store.get, conn, "User", request.path_params["id"])
         await _check_if_match(request, conn, user)
         current = mapping.stored(mapping.user_to_scim(user, [], base), "groups")
         # With its id, so that an id echoed in a path-less value is checked, not ignored.
@@ -251,14 +203,14 @@ async def patch_user(request: Request) -> Response:
                 {"userName": updated.user_name, "changed": changed},
             )
         body = await _render(conn, updated, base)
-    return _written(request, body)
+    return written(request, "User", body)
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def delete_user(request: Request) -> Response:
-    svc, _ = _svc(request)
+    svc, _ = scim_services(request)
     async with svc.db.transaction() as conn:
-        user = await _get_or_404(conn, request.path_params["id"])
+        user = await get_or_404(user_store.get, conn, "User", request.path_params["id"])
         await _check_if_match(request, conn, user)
         await user_store.delete(conn, user.id)
         await _audit(request, conn, "user.delete", user.id, {"userName": user.user_name})

@@ -107,7 +107,7 @@ async def create(
 
 
 async def list_tokens(conn: Conn) -> list[ApiToken]:
-    rows = await conn.fetch_all("SELECT * FROM api_tokens ORDER BY created, id")
+    rows = await conn.fetch_all("SELECT * FROM api_tokens ORDER BY rowid")
     return [_row(r) for r in rows]
 
 

@@ -90,10 +90,13 @@ async def test_settings_never_show_the_client_secret(admin: Sso) -> None:
 
 async def test_generate_token_shows_it_once_and_stores_only_its_hash(admin: Sso) -> None:
     csrf = await admin.csrf_token()
-    page = await admin.client.post(
+    posted = await admin.client.post(
         "/admin/api-tokens",
         data={"csrfToken": csrf, "name": "JumpCloud SCIM", "scope": "admin:scim"},
     )
+    assert posted.status_code == 303 and posted.headers["location"] == "/admin/api-tokens"
+    assert "wxt_" not in posted.text
+    page = await admin.client.get("/admin/api-tokens")
     assert page.status_code == 200
     shown = re.findall(r"wxt_[A-Za-z0-9_-]{43}", page.text)
     assert len(set(shown)) == 1
@@ -195,3 +198,27 @@ async def test_users_groups_and_audit_pages_list_what_scim_pushed(admin: Sso) ->
     assert (
         "user.create" in audit_page and "group.create" in audit_page and "auth.signin" in audit_page
     )
+
+
+async def test_a_reload_neither_shows_the_token_again_nor_mints_another(admin: Sso) -> None:
+    csrf = await admin.csrf_token()
+    await admin.client.post("/admin/api-tokens", data={"csrfToken": csrf, "name": "once"})
+    first = await admin.client.get("/admin/api-tokens")
+    assert re.search(r"wxt_[A-Za-z0-9_-]{43}", first.text)
+    again = await admin.client.get("/admin/api-tokens")
+    assert not re.search(r"wxt_[A-Za-z0-9_-]{43}", again.text)
+    assert [t.name for t in await tokens.list_tokens(admin.db)] == ["once"]
+
+
+async def test_a_new_token_is_shown_only_to_the_session_that_made_it(
+    make_config: Callable[..., Config],
+) -> None:
+    async with sso_app(make_config, access={"admin_emails": [ADA]}) as sso:
+        await sso.signed_in()
+        csrf = await sso.csrf_token()
+        await sso.client.post("/admin/api-tokens", data={"csrfToken": csrf, "name": "mine"})
+        sso.client.cookies.clear()
+        await sso.signed_in()  # the same administrator, another session (another browser)
+        page = await sso.client.get("/admin/api-tokens")
+        assert "mine" in page.text
+        assert not re.search(r"wxt_[A-Za-z0-9_-]{43}", page.text)

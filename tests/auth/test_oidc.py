@@ -13,14 +13,9 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
-from app.auth.oidc import (
-    TRANSACTION_MAX_AGE,
-    LoginTransaction,
-    OidcClient,
-    OidcError,
-    ProviderUnreachable,
-    SignInResult,
-)
+from app.auth.errors import OidcError, ProviderUnreachable
+from app.auth.oidc import OidcClient, SignInResult
+from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 from tests.auth.fakeprovider import (
     DROP,
     FakeClock,

@@ -1,0 +1,119 @@
+"""What the Users and Groups endpoints share: lookups, list pages, responses, audit events."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.db import Conn
+from app.scim.errors import NotFound
+from app.scim.filter import parse_filter
+from app.scim.filter_sql import SqlTable, sort_sql, to_sql
+from app.scim.http import ListParams, ScimResponse, list_response, not_modified
+from app.scim.projection import parse_attribute_list, project
+from app.services import Services, services
+from app.store import audit
+
+__all__ = [
+    "Finder",
+    "audit_change",
+    "get_or_404",
+    "list_page",
+    "page_sql",
+    "read_response",
+    "scim_services",
+    "selection",
+    "written",
+]
+
+T = TypeVar("T")
+
+#: Total matching resources and one projected page: `find(svc, params, offset, limit)`.
+Finder = Callable[[Services, ListParams, int, int], Awaitable[tuple[int, list[dict[str, Any]]]]]
+
+
+def scim_services(request: Request) -> tuple[Services, str]:
+    """The services and the SCIM base URL resources are located under."""
+    svc = services(request)
+    return svc, svc.config.scim_base_url
+
+
+def page_sql(params: ListParams, table: SqlTable) -> tuple[str, list[object], str]:
+    """WHERE fragment, its arguments and ORDER BY for a list request (FilterError if bad)."""
+    where, args = "1 = 1", list[object]()
+    if params.filter is not None and params.filter.strip():
+        where, args = to_sql(parse_filter(params.filter), table)
+    # Insertion order: a resource created while a client pages through lands on the last page
+    # instead of shifting earlier ones (created has one-second ties and ids are random).
+    order = f"{table.name}.rowid"
+    if params.sort_by:
+        direction = "DESC" if params.descending else "ASC"
+        order = f"{sort_sql(params.sort_by, table)} {direction}, {order}"
+    return where, args, order
+
+
+async def list_page(request: Request, params: ListParams, find: Finder) -> Response:
+    """The ListResponse for one page of `find`'s resources."""
+    total, items = await find(services(request), params, params.start_index - 1, params.count)
+    return list_response(items, total, params.start_index)
+
+
+async def get_or_404(
+    get: Callable[[Conn, str], Awaitable[T | None]], conn: Conn, resource_type: str, id_: str
+) -> T:
+    """The stored resource `id_` of `resource_type`; NotFound if there is none."""
+    found = await get(conn, id_)
+    if found is None:
+        raise NotFound(f"{resource_type} {id_} not found")
+    return found
+
+
+def selection(request: Request) -> tuple[list[str] | None, list[str] | None]:
+    """The `attributes` and `excludedAttributes` query parameters."""
+    return (
+        parse_attribute_list(request.query_params.get("attributes")),
+        parse_attribute_list(request.query_params.get("excludedAttributes")),
+    )
+
+
+def written(
+    request: Request, resource_type: str, body: dict[str, Any], status: int = 200
+) -> ScimResponse:
+    """The projected resource with its ETag (and Location when it was created)."""
+    attributes, excluded = selection(request)
+    headers = {"ETag": body["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = body["meta"]["location"]
+    return ScimResponse(project(body, resource_type, attributes, excluded), status, headers)
+
+
+def read_response(request: Request, resource_type: str, body: dict[str, Any]) -> Response:
+    """A GET's answer: 304 if If-None-Match names the current version, else the resource."""
+    version = body["meta"]["version"]
+    if not_modified(request, version):
+        return Response(status_code=304, headers={"ETag": version})
+    return written(request, resource_type, body)
+
+
+async def audit_change(
+    request: Request,
+    conn: Conn,
+    action: str,
+    target_type: str,
+    target_id: str,
+    detail: dict[str, Any],
+) -> None:
+    """Record a change made through SCIM, by the request's API token."""
+    await audit.record(
+        conn,
+        actor=f"token:{request.state.token.id}",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        detail=detail,
+        ip=request.client.host if request.client else None,
+        request_id=request.state.request_id,
+    )
