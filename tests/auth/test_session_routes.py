@@ -90,6 +90,23 @@ async def test_email_linked_to_another_sub_is_refused(sso: Sso) -> None:
     await sso.assert_refused(response, 403, "email_linked_elsewhere", "Account mismatch")
 
 
+async def test_unverified_email_is_never_linked_to_an_existing_account(sso: Sso) -> None:
+    """Linking by email trusts the email: a provider that says it is unverified gets no match."""
+    scim = await sso.add_user(ADA)
+    response = await sso.sign_in(user={**sso.fake.user, "email_verified": False})
+    await sso.assert_refused(response, 403, "email_unverified", "not verified")
+    linked = await sso.user_by_email(ADA)
+    assert linked is not None and linked.id == scim.id and linked.oidc_sub is None
+
+
+async def test_jit_without_an_email_claim_is_refused(sso: Sso) -> None:
+    user = {k: v for k, v in sso.fake.user.items() if k not in ("email", "email_verified")}
+    sso.fake.email_in_id_token = True
+    response = await sso.sign_in(user=user)
+    await sso.assert_refused(response, 400, "no_email", "Email scope")
+    assert await sso.user_by_email(ADA) is None
+
+
 async def test_deactivated_user_is_refused(sso: Sso) -> None:
     await sso.add_user(ADA, active=False)
     response = await sso.sign_in()
