@@ -170,6 +170,7 @@ def _serve(cfg: Config, args: argparse.Namespace) -> int:
         log_config=None,
         server_header=False,
         proxy_headers=True,
+        forwarded_allow_ips=list(cfg.server.trusted_proxies),
     )
     return 0
 

@@ -37,6 +37,7 @@ class ServerConfig:
     port: int = 8080
     allow_insecure_http: bool = False
     log_level: str = "info"
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
 
     @property
     def https(self) -> bool:
@@ -126,6 +127,7 @@ _SPEC: dict[str, dict[str, _Key]] = {
         "port": _Key(int, 8080, help="port `webrix serve` binds to"),
         "allow_insecure_http": _Key(bool, False, help="permit an http:// public_url off loopback"),
         "log_level": _Key(str, "info", help="debug, info, warning or error"),
+        "trusted_proxies": _Key(list, ["127.0.0.1"], help="proxies whose X-Forwarded-For counts"),
     },
     "database": {
         "path": _Key(str, "webrix.db", help="SQLite file, relative to the config file"),
@@ -327,6 +329,11 @@ def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
         )
     if isinstance(server["port"], int) and not 0 <= server["port"] <= 65535:
         ld.problem("server", "port", f"must be between 0 and 65535, got {server['port']}")
+    for proxy in server["trusted_proxies"] or []:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            ld.problem("server", "trusted_proxies", f"{proxy!r} is not an IP address or network")
     if isinstance(server["log_level"], str) and server["log_level"].lower() not in _LOG_LEVELS:
         ld.problem("server", "log_level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
     if v["auth"]["provider"] not in (None, "jumpcloud"):
@@ -375,6 +382,7 @@ def load_data(
             port=server["port"],
             allow_insecure_http=server["allow_insecure_http"],
             log_level=server["log_level"].lower(),
+            trusted_proxies=tuple(server["trusted_proxies"]),
         ),
         database=DatabaseConfig(path=str(db_path)),
         auth=AuthConfig(

@@ -135,3 +135,16 @@ def test_make_run_serves_the_demo(tmp_path: Path) -> None:
     tokens_printed = [line for line in out.splitlines() if line.startswith("wxt_")]
     assert len(tokens_printed) == 1
     assert f"http://127.0.0.1:{port}/scim/v2" in out
+
+
+def test_forwarded_client_address_is_believed_only_from_trusted_proxies(tmp_path: Path) -> None:
+    for proxies, expected in ((["127.0.0.1"], "203.0.113.9"), (["10.0.0.0/8"], "127.0.0.1")):
+        data = config_data(tmp_path / "w.db", server={"trusted_proxies": proxies})
+        cfg = write_toml(tmp_path / "config.toml", data)
+        port = free_port()
+        with serve_process(cfg, port) as server:
+            headers = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": f"fwd-{port}"}
+            httpx.get(f"http://127.0.0.1:{port}/healthz", headers=headers)
+            out = server.stop()
+        line = next(line for line in out.splitlines() if f"fwd-{port}" in line)
+        assert f"] {expected} " in line, line

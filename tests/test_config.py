@@ -120,6 +120,11 @@ BAD_CONFIGS = [
         lambda d: d["session"].update(lifetime_minutes=True),
         "[session] lifetime_minutes: must be an integer",
     ),
+    (
+        "bad proxy",
+        lambda d: d["server"].update(trusted_proxies=["10.0.0.1", "proxy.local"]),
+        "[server] trusted_proxies: 'proxy.local' is not an IP address or network",
+    ),
 ]
 
 
