@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -70,9 +70,6 @@ class _Tx:
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._conn.execute(sql, params) as cur:
             return cur.rowcount
-
-    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
 
 
 class Database:

@@ -1,10 +1,9 @@
 """The application's error tree and the one set of handlers that renders it.
 
     AppError (status, message)          rendered as HTML for pages, JSON under /api
-    ├── NotFound            404
-    ├── Forbidden           403
     ├── BadRequest          400
-    └── ServiceUnavailable  503
+    ├── Forbidden           403
+    └── NotFound            404
     ScimError (app.scim.errors)         rendered as a SCIM Error body under /scim/v2
 
 Anything else is a 500 whose page shows only the request id; the traceback goes to the log.
@@ -51,20 +50,26 @@ class NotFound(AppError):
     title = "Not found"
 
 
-class ServiceUnavailable(AppError):
-    status = 503
-    title = "Service unavailable"
-
-
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     return path.startswith(("/api/", "/scim/")) or path in ("/healthz", "/readyz")
 
 
 def error_response(
-    request: Request, status: int, title: str, message: str, *, retry_url: str | None = None
+    request: Request,
+    status: int,
+    title: str,
+    message: str,
+    *,
+    retry_url: str | None = None,
+    page: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    """Render an error as JSON or as the HTML error page, always with the request id."""
+    """Render an error as JSON or as the HTML error page, always with the request id.
+
+    `page` forces the HTML page for routes under /api/ that browsers navigate to (sign-in,
+    callback, sign-out), where JSON would leave a person at a raw document.
+    """
     rid = current_request_id()
     if request.url.path.startswith("/scim/"):
         body = {
@@ -73,9 +78,11 @@ def error_response(
             "detail": f"{message} (request id {rid})",
         }
         return JSONResponse(body, status_code=status, media_type="application/scim+json")
-    if _wants_json(request):
+    if _wants_json(request) and not page:
         return JSONResponse(
-            {"error": title, "message": message, "request_id": rid}, status_code=status
+            {"error": title, "message": message, "request_id": rid},
+            status_code=status,
+            headers=headers,
         )
     templates = getattr(request.app.state, "templates", None)
     if templates is None:
@@ -91,6 +98,7 @@ def error_response(
             "retry_url": retry_url,
         },
         status_code=status,
+        headers=headers,
     )
     return response
 

@@ -19,7 +19,7 @@ from app.auth.oidc import SignInResult
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 from app.config import Config
 from app.db import Conn
-from app.errors import Forbidden
+from app.errors import Forbidden, error_response
 from app.logs import current_request_id
 from app.services import Services, services
 from app.store import audit
@@ -72,23 +72,12 @@ async def _audit(request: Request, conn: Conn, action: str, **kwargs: Any) -> No
 
 
 def _page(request: Request, status: int, title: str, message: str, retry: bool = False) -> Response:
-    """The HTML error page, with the request id: these routes are browser navigations, so
-    the JSON that `error_response` gives under /api/ would leave a person at a raw document."""
-    templates = request.app.state.templates
-    response: Response = templates.TemplateResponse(
-        request,
-        "error.html",
-        {
-            "status": status,
-            "title": title,
-            "message": message,
-            "request_id": current_request_id(),
-            "retry_url": SIGNIN_PATH if retry else None,
-        },
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
+    """The HTML error page: these routes are browser navigations, even under /api/."""
+    retry_url = SIGNIN_PATH if retry else None
+    no_store = {"Cache-Control": "no-store"}
+    return error_response(
+        request, status, title, message, retry_url=retry_url, page=True, headers=no_store
     )
-    return response
 
 
 async def signin(request: Request) -> Response:

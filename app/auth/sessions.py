@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.config import Config
-from app.db import Conn
 from app.errors import Forbidden
 from app.services import services
 from app.store import groups as group_store
@@ -80,12 +79,13 @@ def session_id_from(request: Request, config: Config) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def is_admin(conn: Conn, config: Config, user: User) -> bool:
-    """An administrator by email, or by current membership of an admin group."""
+def is_admin(config: Config, user: User, groups: tuple[str, ...]) -> bool:
+    """An administrator by email, or by current membership (`groups`) of an admin group."""
     emails = {e for e in (user.email, user.user_name) if e}
     if any(e.lower() in config.access.admin_emails for e in emails):
         return True
-    return await group_store.is_member_of_any(conn, user.id, config.access.admin_groups)
+    wanted = {g.lower() for g in config.access.admin_groups}
+    return any(g.lower() in wanted for g in groups)
 
 
 async def current_user(request: Request) -> CurrentUser | None:
@@ -103,9 +103,8 @@ async def current_user(request: Request) -> CurrentUser | None:
         if session and user and user.active:
             if session_store.needs_touch(session):
                 await session_store.touch(svc.db, session)
-            groups = await group_store.groups_of(svc.db, user.id)
-            admin = await is_admin(svc.db, svc.config, user)
-            result = CurrentUser(user, session, tuple(g.display for g in groups), admin)
+            names = tuple(g.display for g in await group_store.groups_of(svc.db, user.id))
+            result = CurrentUser(user, session, names, is_admin(svc.config, user, names))
     request.state.current_user = result
     return result
 

@@ -89,13 +89,6 @@ async def update(
     return await get(conn, group_id)
 
 
-async def bump(conn: Conn, group_id: str) -> None:
-    """Record a change (membership) in the version and lastModified."""
-    await conn.execute(
-        "UPDATE groups SET last_modified = ?, version = version + 1 WHERE id = ?", (now(), group_id)
-    )
-
-
 async def delete(conn: Conn, group_id: str) -> bool:
     """Remove a group and (by cascade) its memberships."""
     return await conn.execute("DELETE FROM groups WHERE id = ?", (group_id,)) > 0
@@ -209,31 +202,13 @@ async def groups_of_many(conn: Conn, user_ids: Sequence[str]) -> dict[str, list[
     return result
 
 
-async def is_member_of_any(conn: Conn, user_id: str, display_names: Sequence[str]) -> bool:
-    """Whether the user is in any group with one of these names (case-insensitive)."""
-    if not display_names:
-        return False
-    marks = ",".join("?" * len(display_names))
-    row = await conn.fetch_one(
-        "SELECT 1 FROM group_members m JOIN groups g ON g.id = m.group_id"  # noqa: S608
-        f" WHERE m.user_id = ? AND g.display_name IN ({marks}) LIMIT 1",
-        [user_id, *display_names],
-    )
-    return row is not None
-
-
 async def has_more_members_than(conn: Conn, group_id: str, limit: int) -> bool:
     """Whether the group has more than `limit` members, reading at most `limit` + 1 index
-    entries whatever the group's size (unlike `member_count`)."""
+    entries whatever the group's size (a COUNT would read them all)."""
     row = await conn.fetch_one(
         "SELECT 1 FROM group_members WHERE group_id = ? LIMIT 1 OFFSET ?", (group_id, limit)
     )
     return row is not None
-
-
-async def member_count(conn: Conn, group_id: str) -> int:
-    row = await conn.fetch_one("SELECT count(*) FROM group_members WHERE group_id = ?", (group_id,))
-    return int(row[0]) if row else 0
 
 
 @dataclass(frozen=True)
