@@ -110,23 +110,20 @@ async def create_user(request: Request) -> Response:
     resource = normalize("User", await read_json(request))
     fields = mapping.user_fields(resource)
     async with svc.db.transaction() as conn:
-        existing = await user_store.find_by_user_name(conn, fields.user_name)
-        if existing is None:
+        try:
             user = await user_store.create(conn, fields, resource, source="scim")
             await _audit(request, conn, "user.create", user.id, {"userName": user.user_name})
-        elif _may_adopt(existing, fields.external_id):
+        except user_store.UserExists:
+            existing = await user_store.find_by_user_name(conn, fields.user_name)
+            if existing is None or not _may_adopt(existing, fields.external_id):
+                raise Uniqueness(
+                    f"A user with userName {fields.user_name!r} already exists"
+                ) from None
             # A user who signed in before SCIM knew them, or a deactivated user re-POSTed
             # with the same externalId (Okta's reactivation): take it over instead of 409.
             user = await _replace(conn, existing, fields, resource, adopt=True)
-            await _audit(
-                request,
-                conn,
-                "user.adopt",
-                user.id,
-                {"userName": user.user_name, "was": existing.source},
-            )
-        else:
-            raise Uniqueness(f"A user with userName {fields.user_name!r} already exists")
+            detail = {"userName": user.user_name, "was": existing.source}
+            await _audit(request, conn, "user.adopt", user.id, detail)
         body = await _render(conn, user, base)
     return written(request, "User", body, 201)
 
@@ -159,23 +156,29 @@ async def _replace(
     return updated
 
 
+async def _change(
+    request: Request,
+    conn: Conn,
+    user: User,
+    before: dict[str, Any],
+    resource: dict[str, Any],
+    action: str,
+) -> User:
+    """Store a replaced or patched user and audit which attributes changed."""
+    updated = await _replace(conn, user, mapping.user_fields(resource), resource)
+    detail = {"userName": updated.user_name, "changed": _changed(before, resource)}
+    await _audit(request, conn, action, user.id, detail)
+    return updated
+
+
 @scim_endpoint(*WRITE_SCOPES)
 async def replace_user(request: Request) -> Response:
     svc, base = scim_services(request)
     resource = normalize("User", await read_json(request))
-    fields = mapping.user_fields(resource)
     async with svc.db.transaction() as conn:
         user = await get_or_404(user_store.get, conn, "User", request.path_params["id"])
         await _check_if_match(request, conn, user)
-        updated = await _replace(conn, user, fields, resource)
-        changed = _changed(user.resource, resource)
-        await _audit(
-            request,
-            conn,
-            "user.replace",
-            user.id,
-            {"userName": updated.user_name, "changed": changed},
-        )
+        updated = await _change(request, conn, user, user.resource, resource, "user.replace")
         body = await _render(conn, updated, base)
     return written(request, "User", body)
 
@@ -193,15 +196,7 @@ async def patch_user(request: Request) -> Response:
         resource = normalize("User", result.resource)
         updated = user
         if result.changed:
-            updated = await _replace(conn, user, mapping.user_fields(resource), resource)
-            changed = _changed(current, resource)
-            await _audit(
-                request,
-                conn,
-                "user.patch",
-                user.id,
-                {"userName": updated.user_name, "changed": changed},
-            )
+            updated = await _change(request, conn, user, current, resource, "user.patch")
         body = await _render(conn, updated, base)
     return written(request, "User", body)
 

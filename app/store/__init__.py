@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -46,3 +47,10 @@ async def paged(
         [*params, -1 if limit is None else limit, offset],
     )
     return total, rows
+
+
+def violates_unique(exc: Exception, column: str) -> bool:
+    """Whether `exc` is the unique index on `table.column` refusing a duplicate."""
+    return isinstance(exc, sqlite3.IntegrityError) and f"UNIQUE constraint failed: {column}" in str(
+        exc
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.db import Conn, Row
-from app.store import now, paged
+from app.store import now, paged, violates_unique
 
 
 class GroupExists(Exception):
@@ -50,43 +51,40 @@ async def get(conn: Conn, group_id: str) -> Group | None:
     return _row(row) if row else None
 
 
-async def name_taken(conn: Conn, display_name: str, except_id: str | None = None) -> bool:
-    row = await conn.fetch_one(
-        "SELECT 1 FROM groups WHERE display_name = ? AND id IS NOT ?", (display_name, except_id)
-    )
-    return row is not None
-
-
 async def create(
     conn: Conn, display_name: str, external_id: str | None, resource: dict[str, Any]
 ) -> Group:
-    """Insert a group; GroupExists on a displayName clash."""
-    if await name_taken(conn, display_name):
-        raise GroupExists(display_name)
-    group_id = str(uuid.uuid4())
+    """Insert a group; GroupExists on a displayName clash (the unique index decides)."""
     stamp = now()
-    await conn.execute(
-        "INSERT INTO groups (id, display_name, external_id, resource, created, last_modified,"
-        " version) VALUES (?, ?, ?, ?, ?, ?, 1)",
-        (group_id, display_name, external_id, json.dumps(resource), stamp, stamp),
-    )
-    group = await get(conn, group_id)
-    assert group is not None
-    return group
+    try:
+        row = await conn.fetch_one(
+            "INSERT INTO groups (id, display_name, external_id, resource, created, last_modified,"
+            " version) VALUES (?, ?, ?, ?, ?, ?, 1) RETURNING *",
+            (str(uuid.uuid4()), display_name, external_id, json.dumps(resource), stamp, stamp),
+        )
+    except sqlite3.IntegrityError as exc:
+        if violates_unique(exc, "groups.display_name"):
+            raise GroupExists(display_name) from None
+        raise
+    assert row is not None
+    return _row(row)
 
 
 async def update(
     conn: Conn, group_id: str, display_name: str, external_id: str | None, resource: dict[str, Any]
 ) -> Group | None:
     """Overwrite name and payload and bump the version; None if absent."""
-    if await name_taken(conn, display_name, except_id=group_id):
-        raise GroupExists(display_name)
-    await conn.execute(
-        "UPDATE groups SET display_name = ?, external_id = ?, resource = ?, last_modified = ?,"
-        " version = version + 1 WHERE id = ?",
-        (display_name, external_id, json.dumps(resource), now(), group_id),
-    )
-    return await get(conn, group_id)
+    try:
+        row = await conn.fetch_one(
+            "UPDATE groups SET display_name = ?, external_id = ?, resource = ?, last_modified = ?,"
+            " version = version + 1 WHERE id = ? RETURNING *",
+            (display_name, external_id, json.dumps(resource), now(), group_id),
+        )
+    except sqlite3.IntegrityError as exc:
+        if violates_unique(exc, "groups.display_name"):
+            raise GroupExists(display_name) from None
+        raise
+    return _row(row) if row else None
 
 
 async def delete(conn: Conn, group_id: str) -> bool:

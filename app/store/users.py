@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.db import Conn, Row
-from app.store import now, paged
+from app.store import now, paged, violates_unique
 
 
 class UserExists(Exception):
     """Another user already has this userName (compared case-insensitively)."""
-
-
-class VersionMismatch(Exception):
-    """The user changed since the version the caller read."""
 
 
 @dataclass(frozen=True)
@@ -110,13 +107,6 @@ async def find_by_user_name(conn: Conn, user_name: str) -> User | None:
     return _row(row) if row else None
 
 
-async def user_name_taken(conn: Conn, user_name: str, except_id: str | None = None) -> bool:
-    row = await conn.fetch_one(
-        "SELECT 1 FROM users WHERE user_name = ? AND id IS NOT ?", (user_name, except_id)
-    )
-    return row is not None
-
-
 async def _write_emails(conn: Conn, user_id: str, emails: Sequence[Email]) -> None:
     await conn.execute("DELETE FROM user_emails WHERE user_id = ?", (user_id,))
     for e in emails:
@@ -134,35 +124,36 @@ async def create(
     source: str = "scim",
     oidc_sub: str | None = None,
 ) -> User:
-    """Insert a user; UserExists on a userName clash."""
-    if await user_name_taken(conn, fields.user_name):
-        raise UserExists(fields.user_name)
-    user_id = str(uuid.uuid4())
+    """Insert a user; UserExists on a userName clash (the unique index decides)."""
     stamp = now()
-    await conn.execute(
-        "INSERT INTO users (id, user_name, external_id, email, given_name, family_name,"
-        " display_name, active, oidc_sub, source, resource, created, last_modified, version)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-        (
-            user_id,
-            fields.user_name,
-            fields.external_id,
-            fields.email,
-            fields.given_name,
-            fields.family_name,
-            fields.display_name,
-            int(fields.active),
-            oidc_sub,
-            source,
-            json.dumps(resource),
-            stamp,
-            stamp,
-        ),
-    )
-    await _write_emails(conn, user_id, fields.emails)
-    user = await get(conn, user_id)
-    assert user is not None
-    return user
+    try:
+        row = await conn.fetch_one(
+            "INSERT INTO users (id, user_name, external_id, email, given_name, family_name,"
+            " display_name, active, oidc_sub, source, resource, created, last_modified, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING *",
+            (
+                str(uuid.uuid4()),
+                fields.user_name,
+                fields.external_id,
+                fields.email,
+                fields.given_name,
+                fields.family_name,
+                fields.display_name,
+                int(fields.active),
+                oidc_sub,
+                source,
+                json.dumps(resource),
+                stamp,
+                stamp,
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        if violates_unique(exc, "users.user_name"):
+            raise UserExists(fields.user_name) from None
+        raise
+    assert row is not None
+    await _write_emails(conn, row["id"], fields.emails)
+    return _row(row)
 
 
 async def replace(
@@ -171,39 +162,36 @@ async def replace(
     fields: UserFields,
     resource: dict[str, Any],
     *,
-    expected_version: int | None = None,
     source: str | None = None,
 ) -> User | None:
     """Overwrite a user's fields and payload (and `source` if given); None if absent."""
-    if await user_name_taken(conn, fields.user_name, except_id=user_id):
-        raise UserExists(fields.user_name)
-    count = await conn.execute(
-        "UPDATE users SET user_name = ?, external_id = ?, email = ?, given_name = ?,"
-        " family_name = ?, display_name = ?, active = ?, resource = ?, last_modified = ?,"
-        " source = coalesce(?, source), version = version + 1"
-        " WHERE id = ? AND (? IS NULL OR version = ?)",
-        (
-            fields.user_name,
-            fields.external_id,
-            fields.email,
-            fields.given_name,
-            fields.family_name,
-            fields.display_name,
-            int(fields.active),
-            json.dumps(resource),
-            now(),
-            source,
-            user_id,
-            expected_version,
-            expected_version,
-        ),
-    )
-    if count == 0:
-        if expected_version is not None and await get(conn, user_id) is not None:
-            raise VersionMismatch(user_id)
+    try:
+        row = await conn.fetch_one(
+            "UPDATE users SET user_name = ?, external_id = ?, email = ?, given_name = ?,"
+            " family_name = ?, display_name = ?, active = ?, resource = ?, last_modified = ?,"
+            " source = coalesce(?, source), version = version + 1 WHERE id = ? RETURNING *",
+            (
+                fields.user_name,
+                fields.external_id,
+                fields.email,
+                fields.given_name,
+                fields.family_name,
+                fields.display_name,
+                int(fields.active),
+                json.dumps(resource),
+                now(),
+                source,
+                user_id,
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        if violates_unique(exc, "users.user_name"):
+            raise UserExists(fields.user_name) from None
+        raise
+    if row is None:
         return None
     await _write_emails(conn, user_id, fields.emails)
-    return await get(conn, user_id)
+    return _row(row)
 
 
 async def link_sub(conn: Conn, user_id: str, sub: str) -> None:
