@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,15 +56,36 @@ def _render(
     return response
 
 
+def _number(request: Request, name: str, default: int | None, digits: int) -> int | None:
+    """A small non-negative integer query parameter; anything else gives `default`."""
+    raw = request.query_params.get(name, "")
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= digits else default
+
+
 def _page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
+    return max(1, _number(request, "page", 1, 6) or 1)
 
 
-async def overview(request: Request) -> Response:
-    current = await _admin(request)
-    if isinstance(current, Response):
-        return current
+AdminPage = Callable[[Request, CurrentUser], Awaitable[Response]]
+
+
+def admin_page(fn: AdminPage) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint for administrators only; others are sent to sign-in or refused."""
+
+    async def endpoint(request: Request) -> Response:
+        current = await _admin(request)
+        if isinstance(current, Response):
+            return current
+        return await fn(request, current)
+
+    endpoint.__name__ = fn.__name__
+    endpoint.__doc__ = fn.__doc__
+    return endpoint
+
+
+@admin_page
+async def overview(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     counts = await user_store.counts(svc.db)
     return _render(
@@ -78,19 +100,15 @@ async def overview(request: Request) -> Response:
     )
 
 
-async def settings(request: Request) -> Response:
-    current = await _admin(request)
-    if isinstance(current, Response):
-        return current
+@admin_page
+async def settings(request: Request, current: CurrentUser) -> Response:
     return _render(request, "admin_settings.html", current, config=services(request).config)
 
 
-async def api_tokens(request: Request) -> Response:
+@admin_page
+async def api_tokens(request: Request, current: CurrentUser) -> Response:
     """GET lists tokens; POST generates one or revokes one, then redirects (a reload never
     repeats the POST). A new token is handed to the next GET of the same session, once."""
-    current = await _admin(request)
-    if isinstance(current, Response):
-        return current
     svc = services(request)
     created = svc.new_tokens.take(current.session.id_hash) if request.method == "GET" else None
     error = None
@@ -149,10 +167,8 @@ async def api_tokens(request: Request) -> Response:
     )
 
 
-async def users(request: Request) -> Response:
-    current = await _admin(request)
-    if isinstance(current, Response):
-        return current
+@admin_page
+async def users(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     query = request.query_params.get("q", "").strip()[:200]
     page = _page_number(request)
@@ -173,10 +189,8 @@ async def users(request: Request) -> Response:
     )
 
 
-async def groups(request: Request) -> Response:
-    current = await _admin(request)
-    if isinstance(current, Response):
-        return current
+@admin_page
+async def groups(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     page = _page_number(request)
     total, found = await group_store.browse(svc.db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -193,13 +207,10 @@ async def groups(request: Request) -> Response:
     )
 
 
-async def audit_log(request: Request) -> Response:
-    current = await _admin(request)
-    if isinstance(current, Response):
-        return current
+@admin_page
+async def audit_log(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
-    before = request.query_params.get("before", "")
-    before_id = int(before) if before.isdigit() and len(before) < 19 else None
+    before_id = _number(request, "before", None, 18)
     events = await audit.recent(svc.db, limit=PAGE_SIZE, before_id=before_id)
     older = events[-1].id if len(events) == PAGE_SIZE else None
     return _render(request, "admin_audit.html", current, events=events, older=older)

@@ -148,13 +148,8 @@ async def replace_members(
 
 
 async def members(conn: Conn, group_id: str) -> list[Member]:
-    rows = await conn.fetch_all(
-        "SELECT u.id, coalesce(m.display, u.display_name, u.user_name) AS display"
-        " FROM group_members m JOIN users u ON u.id = m.user_id"
-        " WHERE m.group_id = ? ORDER BY u.user_name",
-        (group_id,),
-    )
-    return [Member(r["id"], r["display"]) for r in rows]
+    """A group's members as (user id, display name), by userName."""
+    return (await members_of_many(conn, [group_id]))[group_id]
 
 
 async def members_of_many(conn: Conn, group_ids: Sequence[str]) -> dict[str, list[Member]]:
@@ -176,15 +171,11 @@ async def members_of_many(conn: Conn, group_ids: Sequence[str]) -> dict[str, lis
 
 async def groups_of(conn: Conn, user_id: str) -> list[Member]:
     """The groups a user belongs to, as (group id, displayName)."""
-    rows = await conn.fetch_all(
-        "SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id"
-        " WHERE m.user_id = ? ORDER BY g.display_name",
-        (user_id,),
-    )
-    return [Member(r["id"], r["display_name"]) for r in rows]
+    return (await groups_of_many(conn, [user_id]))[user_id]
 
 
 async def groups_of_many(conn: Conn, user_ids: Sequence[str]) -> dict[str, list[Member]]:
+    """The groups of several users in one query (for list pages)."""
     result: dict[str, list[Member]] = {u: [] for u in user_ids}
     if not user_ids:
         return result

@@ -222,3 +222,18 @@ async def test_a_new_token_is_shown_only_to_the_session_that_made_it(
         page = await sso.client.get("/admin/api-tokens")
         assert "mine" in page.text
         assert not re.search(r"wxt_[A-Za-z0-9_-]{43}", page.text)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/users?page=²",
+        "/admin/users?page=-3",
+        "/admin/users?page=9" * 20,
+        "/admin/audit?before=²",
+        "/admin/audit?before=x",
+    ],
+)
+async def test_odd_paging_parameters_fall_back_instead_of_failing(admin: Sso, path: str) -> None:
+    response = await admin.client.get(path)
+    assert response.status_code == 200, response.text
