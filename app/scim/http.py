@@ -33,6 +33,7 @@ WRITE_SCOPES = ("admin:scim", "admin:write")
 READ_SCOPES = (*WRITE_SCOPES, "admin:read")
 # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
 _INTEGER = re.compile(r"-?[0-9]+")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \uD800-\uDFFF written as an escape
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -105,11 +106,13 @@ async def read_json(request: Request) -> Any:
         raise InvalidSyntax(f"The request body is not valid JSON: {exc.msg}") from None
     except ValueError:  # not UTF-8, or an integer with thousands of digits
         raise InvalidSyntax("The request body is not valid UTF-8 JSON") from None
-    try:
-        # "\ud800" is a valid escape but no text: SQLite and the response encoder would choke.
-        json.dumps(data, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise InvalidSyntax("The request body holds an unpaired surrogate escape") from None
+    # "\ud800" alone is a valid escape but no text: SQLite and the response encoder would
+    # choke on it. Only bodies that escape a surrogate at all are encoded again to find out.
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            json.dumps(data, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise InvalidSyntax("The request body holds an unpaired surrogate escape") from None
     return data
 
 

@@ -89,6 +89,15 @@ async def test_malformed_json_is_400_invalid_syntax(
     await _unchanged(scim, ada)
 
 
+async def test_an_escaped_surrogate_pair_is_text_and_round_trips(scim: Scim) -> None:
+    raw = b'{"userName": "emoji@example.com", "displayName": "Ada \\ud83d\\ude00"}'
+    response = await scim.request(
+        "POST", "/Users", content=raw, headers={"Content-Type": "application/scim+json"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["displayName"] == "Ada \U0001f600"
+
+
 async def test_text_and_numbers_that_cannot_be_stored_are_400(
     scim: Scim, ada: dict[str, Any]
 ) -> None:
