@@ -104,7 +104,7 @@ async def signin(request: Request) -> Response:
     prefix = auth_sessions.cookie_name(config, LOGIN_COOKIE)
     pending = sorted(
         (name for name in request.cookies if name.startswith(prefix)),
-        key=lambda name: _started_at(request.cookies[name], config),
+        key=lambda name: _started_at(_decode_transaction(request.cookies[name], config)),
     )
     for name in pending[: max(0, len(pending) - (MAX_PENDING_LOGINS - 1))]:
         auth_sessions.clear_cookie(response, config, name.removeprefix("__Host-"))
@@ -115,18 +115,13 @@ async def signin(request: Request) -> Response:
     return response
 
 
-def _started_at(raw: str, config: Config) -> float:
-    """When the sign-in in a login cookie began; 0 (pruned first) if it cannot be read."""
-    try:
-        data = _tx_signer(config).loads(raw) if len(raw) <= 4000 else None
-    except BadSignature:
-        return 0.0
-    created = data.get("created_at") if isinstance(data, dict) else None
-    return float(created) if isinstance(created, int | float) else 0.0
+def _started_at(tx: LoginTransaction | None) -> float:
+    """When a pending sign-in began; 0 (pruned first) if its cookie is unreadable or stale."""
+    return tx.created_at if tx is not None else 0.0
 
 
-def _load_transaction(request: Request, config: Config, state: str) -> LoginTransaction | None:
-    raw = request.cookies.get(auth_sessions.cookie_name(config, _tx_cookie_base(state)))
+def _decode_transaction(raw: str | None, config: Config) -> LoginTransaction | None:
+    """The login transaction in a cookie value, if it is ours, intact and not expired."""
     if not raw or len(raw) > 4000:
         return None
     try:
@@ -134,6 +129,11 @@ def _load_transaction(request: Request, config: Config, state: str) -> LoginTran
         return LoginTransaction.from_dict(data) if isinstance(data, dict) else None
     except (BadSignature, SignatureExpired, ValueError):
         return None
+
+
+def _load_transaction(request: Request, config: Config, state: str) -> LoginTransaction | None:
+    raw = request.cookies.get(auth_sessions.cookie_name(config, _tx_cookie_base(state)))
+    return _decode_transaction(raw, config)
 
 
 async def callback(request: Request) -> Response:
