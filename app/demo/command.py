@@ -54,9 +54,13 @@ def prepare(data_dir: Path, port: int, idp_port: int) -> Config:
 
 
 async def _fresh_token(cfg: Config) -> str:
+    """A new demo SCIM token; the ones earlier runs printed are revoked."""
     db = await Database.open(cfg.database.path, readers=1)
     try:
         async with db.transaction() as tx:
+            for old in await tokens.list_tokens(tx):
+                if old.created_by == "demo" and old.active:
+                    await tokens.revoke(tx, old.id)
             token, plaintext = await tokens.create(tx, "demo SCIM token", ("admin:scim",), "demo")
             await audit.record(
                 tx, actor="demo", action="token.create", target_type="token", target_id=token.id
