@@ -105,7 +105,9 @@ def test_no_template_has_inline_script() -> None:
 
     from tests.conftest import ROOT
 
-    for path in (ROOT / "app").rglob("*.html"):
+    templates = sorted((ROOT / "app").rglob("*.html"))
+    assert templates, "no template found: the loop below would check nothing"
+    for path in templates:
         text = path.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
         assert not re.search(r"\son[a-z]+\s*=", text, re.I), path

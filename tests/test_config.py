@@ -21,6 +21,7 @@ def test_valid_config_has_safe_defaults(tmp_path: Path) -> None:
     assert cfg.redirect_uri == "http://127.0.0.1:8080/api/auth/callback/jumpcloud"
     assert cfg.scim_base_url == "http://127.0.0.1:8080/scim/v2"
     assert "secret" not in repr(cfg.server) or SECRET_KEY not in repr(cfg)
+    assert SECRET_KEY not in repr(cfg) and SECRET_KEY not in repr(cfg.server)
     assert "test-client-secret" not in repr(cfg)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,12 +30,6 @@ from tests.auth.sso import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def sso(make_config: Callable[..., Config]) -> AsyncIterator[Sso]:
-    async with sso_app(make_config) as running_sso:
-        yield running_sso
 
 
 def _query(url: str) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,12 +25,6 @@ from tests.auth.sso import (
 pytestmark = pytest.mark.anyio
 
 ADA = "ada@example.com"
-
-
-@pytest.fixture
-async def sso(make_config: Callable[..., Config]) -> AsyncIterator[Sso]:
-    async with sso_app(make_config) as running_sso:
-        yield running_sso
 
 
 def _stamp(delta: timedelta) -> str:

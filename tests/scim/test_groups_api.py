@@ -19,14 +19,16 @@ from app.store import audit, tokens
 from app.store import groups as group_store
 from app.store.tokens import ApiToken
 from tests.conftest import running
+from tests.scim.users_support import (
+    BASE,
+    PATCH_URN,
+    SEARCH_URN,
+    assert_scim_error,
+)
 
 pytestmark = pytest.mark.anyio
 
-BASE = "/scim/v2"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
-SEARCH_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 ENTRA_GROUP_URN = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 
@@ -106,17 +108,6 @@ def member_ids(body: dict[str, Any]) -> list[str]:
     return sorted(m["value"] for m in body.get("members", []))
 
 
-def assert_error(response: httpx.Response, status: int, scim_type: str | None = None) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/scim+json")
-    body = response.json()
-    assert body["schemas"] == [ERROR_URN]
-    assert body["status"] == str(status)
-    if scim_type is not None:
-        assert body["scimType"] == scim_type
-    assert "Traceback" not in body.get("detail", "")
-
-
 # --- CRUD ---------------------------------------------------------------------------------
 
 
@@ -181,28 +172,32 @@ async def test_delete_answers_204_then_404(scim: Scim) -> None:
     response = await scim.client.delete(f"{BASE}/Groups/{group['id']}")
     assert response.status_code == 204
     assert response.content == b""
-    assert_error(await scim.client.get(f"{BASE}/Groups/{group['id']}"), 404)
-    assert_error(await scim.client.delete(f"{BASE}/Groups/{group['id']}"), 404)
-    assert_error(await scim.patch(group["id"], {"op": "add", "path": "members", "value": []}), 404)
+    assert_scim_error(await scim.client.get(f"{BASE}/Groups/{group['id']}"), 404)
+    assert_scim_error(await scim.client.delete(f"{BASE}/Groups/{group['id']}"), 404)
+    assert_scim_error(
+        await scim.patch(group["id"], {"op": "add", "path": "members", "value": []}), 404
+    )
 
 
 async def test_unknown_group_is_a_scim_404(scim: Scim) -> None:
-    assert_error(await scim.client.get(f"{BASE}/Groups/no-such-id"), 404)
+    assert_scim_error(await scim.client.get(f"{BASE}/Groups/no-such-id"), 404)
     response = await scim.client.put(
         f"{BASE}/Groups/no-such-id", json={"schemas": [GROUP_URN], "displayName": "X"}
     )
-    assert_error(response, 404)
+    assert_scim_error(response, 404)
 
 
 async def test_requests_without_a_token_are_refused(scim: Scim) -> None:
     response = await scim.client.get(f"{BASE}/Groups", headers={"Authorization": ""})
-    assert_error(response, 401)
+    assert_scim_error(response, 401)
 
 
 async def test_bad_bodies_are_400_not_500(scim: Scim) -> None:
     post = scim.client.post
-    assert_error(await post(f"{BASE}/Groups", json={"schemas": [GROUP_URN]}), 400, "invalidValue")
-    assert_error(
+    assert_scim_error(
+        await post(f"{BASE}/Groups", json={"schemas": [GROUP_URN]}), 400, "invalidValue"
+    )
+    assert_scim_error(
         await post(
             f"{BASE}/Groups",
             content=b"{not json",
@@ -261,7 +256,7 @@ async def test_display_name_clash_on_create_is_409_case_insensitively(scim: Scim
         response = await scim.client.post(
             f"{BASE}/Groups", json={"schemas": [GROUP_URN], "displayName": name}
         )
-        assert_error(response, 409, "uniqueness")
+        assert_scim_error(response, 409, "uniqueness")
     assert (await scim.find())["totalResults"] == 1
 
 
@@ -271,11 +266,11 @@ async def test_rename_onto_another_group_is_409_by_patch_and_put(scim: Scim) -> 
     response = await scim.patch(
         other["id"], {"op": "replace", "path": "displayName", "value": "LEGAL"}
     )
-    assert_error(response, 409, "uniqueness")
+    assert_scim_error(response, 409, "uniqueness")
     response = await scim.client.put(
         f"{BASE}/Groups/{other['id']}", json={"schemas": [GROUP_URN], "displayName": "legal"}
     )
-    assert_error(response, 409, "uniqueness")
+    assert_scim_error(response, 409, "uniqueness")
     after = await scim.get(other["id"])
     assert after["displayName"] == "Ops"
     assert after["meta"]["version"] == other["meta"]["version"]
@@ -331,7 +326,7 @@ async def test_filter_members_value_eq(scim: Scim) -> None:
 
 async def test_bad_filter_is_400_invalid_filter(scim: Scim) -> None:
     response = await scim.client.get(f"{BASE}/Groups", params={"filter": "displayName eq"})
-    assert_error(response, 400, "invalidFilter")
+    assert_scim_error(response, 400, "invalidFilter")
 
 
 async def test_paging_sorting_and_count_zero(scim: Scim) -> None:
@@ -458,10 +453,12 @@ async def test_etags_if_none_match_304_and_if_match_412(scim: Scim) -> None:
     response = await scim.client.get(f"{BASE}/Groups/{gid}", headers={"If-None-Match": etag})
     assert response.status_code == 200
     stale = {"If-Match": etag}
-    assert_error(await scim.patch(gid, {"op": "remove", "path": "members"}, **stale), 412)
+    assert_scim_error(await scim.patch(gid, {"op": "remove", "path": "members"}, **stale), 412)
     put_body = {"schemas": [GROUP_URN], "displayName": "Versioned 2"}
-    assert_error(await scim.client.put(f"{BASE}/Groups/{gid}", json=put_body, headers=stale), 412)
-    assert_error(await scim.client.delete(f"{BASE}/Groups/{gid}", headers=stale), 412)
+    assert_scim_error(
+        await scim.client.put(f"{BASE}/Groups/{gid}", json=put_body, headers=stale), 412
+    )
+    assert_scim_error(await scim.client.delete(f"{BASE}/Groups/{gid}", headers=stale), 412)
     assert await scim.member_rows(gid) == [a]
     response = await scim.client.put(
         f"{BASE}/Groups/{gid}", json=put_body, headers={"If-Match": new_etag}
@@ -612,7 +609,7 @@ async def test_unknown_member_is_400_and_the_whole_patch_changes_nothing(scim: S
     ]
     for operations in attempts:
         response = await scim.patch(group["id"], *operations)
-        assert_error(response, 400, "invalidValue")
+        assert_scim_error(response, 400, "invalidValue")
         assert unknown in response.json()["detail"]
         after = await scim.get(group["id"])
         assert after == before  # name, members, version and lastModified untouched
@@ -627,14 +624,14 @@ async def test_unknown_member_on_post_and_put_changes_nothing(scim: Scim) -> Non
         f"{BASE}/Groups",
         json={"schemas": [GROUP_URN], "displayName": "Never", "members": [{"value": unknown}]},
     )
-    assert_error(response, 400, "invalidValue")
+    assert_scim_error(response, 400, "invalidValue")
     assert (await scim.find())["totalResults"] == 0
     group = await scim.group("Kept", [a])
     response = await scim.client.put(
         f"{BASE}/Groups/{group['id']}",
         json={"schemas": [GROUP_URN], "displayName": "Changed", "members": [{"value": unknown}]},
     )
-    assert_error(response, 400, "invalidValue")
+    assert_scim_error(response, 400, "invalidValue")
     assert await scim.get(group["id"]) == group
     assert await scim.member_rows(group["id"]) == [a]
 
@@ -645,7 +642,7 @@ async def test_a_group_cannot_be_a_member(scim: Scim) -> None:
     response = await scim.patch(
         outer["id"], {"op": "add", "path": "members", "value": [{"value": inner["id"]}]}
     )
-    assert_error(response, 400, "invalidValue")
+    assert_scim_error(response, 400, "invalidValue")
 
 
 # --- the user side ----------------------------------------------------------------------
@@ -696,7 +693,7 @@ async def test_user_groups_is_read_only(scim: Scim) -> None:
             "Operations": [{"op": "add", "path": "groups", "value": [{"value": group["id"]}]}],
         },
     )
-    assert_error(response, 400, "mutability")
+    assert_scim_error(response, 400, "mutability")
     assert await scim.member_rows(group["id"]) == []
 
 

@@ -384,6 +384,11 @@ def test_sub_attribute_of_every_element() -> None:
         user(emails=copy.deepcopy(WORK_HOME)), {"op": "remove", "path": "emails.type"}
     )
     assert all("type" not in e for e in result.resource["emails"])
+    # Only the sub-attribute goes: every element stays, with everything else it held.
+    assert result.resource["emails"] == [
+        {"value": "alice@work.example", "primary": True},
+        {"value": "alice@home.example"},
+    ]
 
 
 def test_unchanged_value_reports_no_change() -> None:

@@ -192,6 +192,8 @@ def test_to_scim_representation(schema: Any) -> None:
         "location": f"https://idp.example/scim/v2/Schemas/{schema.id}",
     }
     assert json.loads(json.dumps(body)) == body
+    # Every attribute of the definition is rendered (so the loop below checks all of them).
+    assert [a["name"] for a in body["attributes"]] == [a.name for a in schema.attributes]
     for attribute in body["attributes"]:
         for key in ("name", "type", "multiValued", "description", "required", "caseExact"):
             assert key in attribute

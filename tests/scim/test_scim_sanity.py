@@ -24,6 +24,7 @@ NOT_OFFERED = {"Agent CRUD Lifecycle", "AgenticApplication CRUD Lifecycle", "Age
 def test_scim_sanity_probe(tmp_path: Path) -> None:
     cfg = write_toml(tmp_path / "config.toml", config_data(tmp_path / "w.db"))
     created = webrix("--config", str(cfg), "token", "create", "--name", "scim-sanity")
+    assert created.returncode == 0, created.stderr
     token = created.stdout.strip().splitlines()[-1]
     port = free_port()
     with serve_process(cfg, port):
@@ -38,6 +39,8 @@ def test_scim_sanity_probe(tmp_path: Path) -> None:
         )
     report = json.loads(probe.stdout)
     results = {r["name"]: r for r in report["results"]}
+    # Keyed by name: two checks of one name would hide one of them (a failure, maybe).
+    assert len(results) == len(report["results"]), [r["name"] for r in report["results"]]
     assert len(results) >= 25, "scim-sanity ran far fewer checks than expected"
     unexpected = {
         name: r

@@ -87,10 +87,14 @@ async def test_a_token_differing_in_one_character_is_refused(scim: Scim) -> None
     last = scim.token[-1]
     forged = scim.token[:-1] + ("A" if last != "A" else "B")
     _assert_unauthorized(await scim.get("/Users", token=forged))
-    # Case matters: tokens are compared by hash, not case-folded.
-    flipped = scim.token[:-1] + last.swapcase()
-    if flipped != scim.token:
-        _assert_unauthorized(await scim.get("/Users", token=flipped))
+    # Case matters: tokens are compared by hash, not case-folded. Flip the last letter of the
+    # random part (the last character may be a digit, '-' or '_', which have no case).
+    letters = [i for i, c in enumerate(scim.token) if i >= len("wxt_") and c.isalpha()]
+    assert letters, scim.token
+    i = letters[-1]
+    flipped = scim.token[:i] + scim.token[i].swapcase() + scim.token[i + 1 :]
+    assert flipped != scim.token and flipped.lower() == scim.token.lower()
+    _assert_unauthorized(await scim.get("/Users", token=flipped))
     assert (await scim.get("/Users")).status_code == 200
 
 

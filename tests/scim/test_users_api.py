@@ -105,12 +105,17 @@ async def test_projection_on_a_single_user(scim: Scim) -> None:
 async def test_put_replaces_everything_and_ignores_read_only_parts(scim: Scim) -> None:
     created = await scim.create_user(user_body(ADA, title="Countess", nickName="Ada"))
     path = f"/Users/{created['id']}"
+    # A real group: a PUT that took `groups` as memberships would show it (a made-up id could
+    # never be joined, and would prove nothing).
+    group = await scim.post("/Groups", {"displayName": "Admins"})
+    assert group.status_code == 201, group.text
+    group_id = group.json()["id"]
     replacement = {
         "schemas": [USER_URN],
         "id": "someone-else",
         "userName": ADA,
         "name": {"givenName": "Augusta"},
-        "groups": [{"value": "g1", "display": "Admins"}],
+        "groups": [{"value": group_id, "display": "Admins"}],
         "meta": {"resourceType": "User", "created": "2000-01-01T00:00:00Z", "version": 'W/"99"'},
         "active": True,
     }
@@ -119,6 +124,7 @@ async def test_put_replaces_everything_and_ignores_read_only_parts(scim: Scim) -
     body = response.json()
     assert body["id"] == created["id"]
     assert "groups" not in body  # read-only: membership is changed through /Groups only
+    assert await scim.count("SELECT count(*) FROM group_members WHERE group_id = ?", group_id) == 0
     assert body["meta"]["created"] == created["meta"]["created"]
     assert body["meta"]["version"] != created["meta"]["version"]
     assert response.headers["etag"] == body["meta"]["version"]
