@@ -18,7 +18,10 @@ import pytest
 from starlette.applications import Starlette
 
 from app.config import Config, load_data
+from app.db import Database
 from app.main import create_app
+from app.store import tokens
+from app.store.tokens import ApiToken
 
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +79,21 @@ async def running(
 async def client(make_config: Callable[..., Config]) -> AsyncIterator[httpx.AsyncClient]:
     async with running(create_app(make_config())) as c:
         yield c
+
+
+async def new_token(
+    db: Database, name: str = "test", scopes: tuple[str, ...] = ("admin:scim",)
+) -> tuple[ApiToken, str]:
+    """A token made straight through the store: (token, plaintext)."""
+    async with db.transaction() as conn:
+        return await tokens.create(conn, name, scopes)
+
+
+def cli_token(config_path: Path, name: str) -> str:
+    """A token made by `webrix token create`: the line it prints last."""
+    created = webrix("--config", str(config_path), "token", "create", "--name", name)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip().splitlines()[-1]
 
 
 def free_port() -> int:

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from app.config import Config
-from app.store import tokens
 from tests.auth.sso import SIGNIN, Sso, sso_app
+from tests.conftest import new_token
 
 pytestmark = pytest.mark.anyio
 
@@ -104,8 +104,7 @@ class Admin:
 @asynccontextmanager
 async def scim_client(sso: Sso) -> AsyncIterator[httpx.AsyncClient]:
     """A second client of the same running app, holding a SCIM token and no cookies."""
-    async with sso.db.transaction() as conn:
-        _, plaintext = await tokens.create(conn, "jumpcloud")
+    _, plaintext = await new_token(sso.db, "jumpcloud")
     transport = httpx.ASGITransport(app=sso.app, client=("127.0.0.1", 51001))
     async with httpx.AsyncClient(
         transport=transport,

@@ -11,6 +11,7 @@ import pytest
 from app.config import Config
 from app.store import tokens
 from tests.auth.sso import Sso, sso_app
+from tests.conftest import new_token
 
 pytestmark = pytest.mark.anyio
 
@@ -152,8 +153,7 @@ async def test_bad_token_forms_explain_themselves(
 
 
 async def test_revoke_stops_the_token_at_once(admin: Sso) -> None:
-    async with admin.db.transaction() as conn:
-        token, plaintext = await tokens.create(conn, "old")
+    token, plaintext = await new_token(admin.db, "old")
     headers = {"Authorization": f"Bearer {plaintext}"}
     assert (await admin.client.get("/scim/v2/Users", headers=headers)).status_code == 200
     response = await admin.client.post(
@@ -171,8 +171,7 @@ async def test_revoke_stops_the_token_at_once(admin: Sso) -> None:
 
 
 async def test_users_groups_and_audit_pages_list_what_scim_pushed(admin: Sso) -> None:
-    async with admin.db.transaction() as conn:
-        _, plaintext = await tokens.create(conn, "scim")
+    _, plaintext = await new_token(admin.db, "scim")
     headers = {"Authorization": f"Bearer {plaintext}"}
     user = await admin.client.post(
         "/scim/v2/Users",

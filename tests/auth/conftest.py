@@ -9,12 +9,6 @@ from tests.auth.sso import Sso, sso_app
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """Run the async tests on asyncio only (anyio's own pytest plugin)."""
-    return "asyncio"
-
-
-@pytest.fixture
 async def sso(make_config: Callable[..., Config]) -> AsyncIterator[Sso]:
     """The app with the fake OpenID provider behind sign-in (tests.auth.sso)."""
     async with sso_app(make_config) as running_sso:

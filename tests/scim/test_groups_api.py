@@ -15,10 +15,10 @@ from app.db import Database
 from app.main import create_app
 from app.scim import groups as scim_groups
 from app.services import Services
-from app.store import audit, tokens
+from app.store import audit
 from app.store import groups as group_store
 from app.store.tokens import ApiToken
-from tests.conftest import running
+from tests.conftest import new_token, running
 from tests.scim.users_support import (
     BASE,
     PATCH_URN,
@@ -98,8 +98,7 @@ async def scim(make_config: Callable[..., Config]) -> AsyncIterator[Scim]:
     app = create_app(make_config())
     async with running(app) as client:
         svc: Services = app.state.services
-        async with svc.db.transaction() as conn:
-            token, plaintext = await tokens.create(conn, "groups-test")
+        token, plaintext = await new_token(svc.db, "groups-test")
         client.headers["Authorization"] = f"Bearer {plaintext}"
         yield Scim(app, client, token)
 

@@ -16,8 +16,7 @@ import pytest
 
 from app.config import Config
 from app.main import create_app
-from app.store import tokens
-from tests.conftest import running
+from tests.conftest import new_token, running
 from tests.scim.replay import (
     FIXTURES,
     Exchange,
@@ -69,8 +68,7 @@ async def test_replay(fixture: Path, make_config: Callable[..., Config]) -> None
     exchanges = load(fixture)
     app = create_app(make_config())
     async with running(app) as client:
-        async with app.state.services.db.transaction() as tx:
-            _, token = await tokens.create(tx, f"replay {fixture.stem}")
+        _, token = await new_token(app.state.services.db, f"replay {fixture.stem}")
         await replay(client, exchanges, token)
 
 

@@ -10,16 +10,14 @@ from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import check_server
 from scim2_tester.utils import Status
 
-from tests.conftest import config_data, free_port, serve_process, webrix, write_toml
+from tests.conftest import cli_token, config_data, free_port, serve_process, write_toml
 
 
 @pytest.fixture(scope="module")
 def live_scim(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     tmp: Path = tmp_path_factory.mktemp("scim2-tester")
     cfg = write_toml(tmp / "config.toml", config_data(tmp / "w.db"))
-    created = webrix("--config", str(cfg), "token", "create", "--name", "scim2-tester")
-    assert created.returncode == 0, created.stderr
-    token = created.stdout.strip().splitlines()[-1]
+    token = cli_token(cfg, "scim2-tester")
     port = free_port()
     with serve_process(cfg, port):
         yield f"http://127.0.0.1:{port}/scim/v2", token

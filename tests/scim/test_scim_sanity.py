@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import config_data, free_port, serve_process, webrix, write_toml
+from tests.conftest import cli_token, config_data, free_port, serve_process, write_toml
 
 # Checks whose outcome differs from scim-sanity's expectation on purpose, with the reason.
 DELIBERATE = {
@@ -23,9 +23,7 @@ NOT_OFFERED = {"Agent CRUD Lifecycle", "AgenticApplication CRUD Lifecycle", "Age
 
 def test_scim_sanity_probe(tmp_path: Path) -> None:
     cfg = write_toml(tmp_path / "config.toml", config_data(tmp_path / "w.db"))
-    created = webrix("--config", str(cfg), "token", "create", "--name", "scim-sanity")
-    assert created.returncode == 0, created.stderr
-    token = created.stdout.strip().splitlines()[-1]
+    token = cli_token(cfg, "scim-sanity")
     port = free_port()
     with serve_process(cfg, port):
         url = f"http://127.0.0.1:{port}/scim/v2"

@@ -19,10 +19,10 @@ from app.config import Config
 from app.db import Database, Row
 from app.main import create_app
 from app.services import Services
-from app.store import audit, tokens
+from app.store import audit
 from app.store.audit import AuditEvent
 from tests.auth.sso import Sso, sso_app
-from tests.conftest import running
+from tests.conftest import new_token, running
 
 BASE = "/scim/v2"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -92,8 +92,7 @@ class Scim:
 
     async def new_token(self, *scopes: str, name: str = "test") -> tuple[str, str]:
         """A fresh API token with `scopes`: (id, plaintext)."""
-        async with self.db.transaction() as conn:
-            token, plaintext = await tokens.create(conn, name, scopes or ("admin:scim",))
+        token, plaintext = await new_token(self.db, name, scopes or ("admin:scim",))
         self.tokens_made[token.id] = plaintext
         return token.id, plaintext
 
