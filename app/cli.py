@@ -12,7 +12,7 @@ import anyio
 
 from app import config as config_mod
 from app.config import Config, ConfigError
-from app.db import Database, DatabaseError, backup
+from app.db import Database, DatabaseError, Tx, backup
 from app.store import audit, tokens
 
 T = TypeVar("T")
@@ -87,26 +87,25 @@ def _token_command(cfg: Config, args: argparse.Namespace) -> int:
     if args.token_command == "create":  # noqa: S105
         scopes = tuple(args.scope or tokens.DEFAULT_SCOPES)
 
-        async def create(db: Database) -> tuple[tokens.ApiToken, str]:
-            async with db.transaction() as tx:
-                token, plaintext = await tokens.create(tx, args.name, scopes, created_by="cli")
-                await audit.record(
-                    tx,
-                    actor="cli",
-                    action="token.create",
-                    target_type="token",
-                    target_id=token.id,
-                    detail={"name": token.name, "scopes": list(scopes)},
-                )
+        def create(tx: Tx) -> tuple[tokens.ApiToken, str]:
+            token, plaintext = tokens.create(tx, args.name, scopes, created_by="cli")
+            audit.record(
+                tx,
+                actor="cli",
+                action="token.create",
+                target_type="token",
+                target_id=token.id,
+                detail={"name": token.name, "scopes": list(scopes)},
+            )
             return token, plaintext
 
-        token, plaintext = _run(lambda: _with_db(cfg, create))
+        token, plaintext = _run(lambda: _with_db(cfg, lambda db: db.write(create)))
         print(f"Created token {token.id} ({token.name}), scopes: {' '.join(token.scopes)}")
         print("Copy it now: it is shown only once and stored only as a hash.")
         print(plaintext)
         return 0
     if args.token_command == "list":  # noqa: S105
-        rows = _run(lambda: _with_db(cfg, tokens.list_tokens))
+        rows = _run(lambda: _with_db(cfg, lambda db: db.read(tokens.list_tokens)))
         if not rows:
             print("No tokens. Create one with: webrix token create --name 'JumpCloud SCIM'")
             return 0
@@ -120,16 +119,15 @@ def _token_command(cfg: Config, args: argparse.Namespace) -> int:
             )
         return 0
 
-    async def do_revoke(db: Database) -> tokens.ApiToken:
-        async with db.transaction() as tx:
-            token = await tokens.revoke(tx, args.id)
-            await audit.record(
-                tx, actor="cli", action="token.revoke", target_type="token", target_id=token.id
-            )
+    def do_revoke(tx: Tx) -> tokens.ApiToken:
+        token = tokens.revoke(tx, args.id)
+        audit.record(
+            tx, actor="cli", action="token.revoke", target_type="token", target_id=token.id
+        )
         return token
 
     try:
-        token = _run(lambda: _with_db(cfg, do_revoke))
+        token = _run(lambda: _with_db(cfg, lambda db: db.write(do_revoke)))
     except tokens.TokenError as exc:
         print(f"webrix: {exc}", file=sys.stderr)
         return 1

@@ -1,39 +1,87 @@
 """SQLite access: connections, migrations, transactions, online backup.
 
-One writer connection guarded by a lock (so this process never races itself into
-"database is locked"), a few read-only connections for queries that need no transaction, and
-`busy_timeout` for writers in other processes (the CLI). Knows nothing of any table's meaning.
+Every call into the database is one round trip: a plain function runs on a connection's own
+thread (aiosqlite's), all its statements back to back, and hands back one result. A hand-off
+between the event loop and a database thread costs more than an indexed query, so a request
+makes as few as it can: `read(fn, …)` runs `fn` in one snapshot on a read-only connection,
+`write(fn, …)` runs `fn` in one `BEGIN IMMEDIATE … COMMIT` on the single writer connection
+(whose queue is the one write lock of this process; `busy_timeout` waits for writers in other
+processes, such as the CLI). Knows nothing of any table's meaning.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
-import anyio
 
 BUSY_TIMEOUT_MS = 10_000
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class DatabaseError(Exception):
     """The database cannot be opened or migrated."""
 
 
-class Conn(Protocol):
-    """What store functions need: reads and writes on one connection."""
+class Tx:
+    """One connection, used only on its own thread: what store functions are given.
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
-    async def execute(self, sql: str, params: Params = ()) -> int: ...
+    Counts the statements it runs, and collects the tables a write marked as changed
+    (`changed`) so that in-process caches hear of it once the transaction has committed.
+    """
+
+    __slots__ = ("_conn", "changes", "statements")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.statements = 0
+        self.changes: set[str] = set()
+
+    def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        self.statements += 1
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        self.statements += 1
+        return self._conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        self.statements += 1
+        return self._conn.execute(sql, params).rowcount
+
+    def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement once per parameter set (one prepared statement)."""
+        self.statements += 1
+        return self._conn.executemany(sql, rows).rowcount
+
+    def changed(self, table: str) -> None:
+        """Tell this process's listeners that `table` changed, once the write commits."""
+        self.changes.add(table)
+
+
+@dataclass
+class Stats:
+    """Round trips to database threads and statements run, since the database was opened."""
+
+    reads: int = 0
+    writes: int = 0
+    statements: int = 0
+
+    @property
+    def round_trips(self) -> int:
+        return self.reads + self.writes
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -54,22 +102,47 @@ def latest_version() -> int:
     return len(migrations())
 
 
-class _Tx:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+async def _on_thread(conn: aiosqlite.Connection, job: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `job(connection)` on the connection's own thread: exactly one round trip.
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+    aiosqlite runs each queued callable on its thread in order; `_execute` is how its own
+    public methods queue theirs. Using it for a whole unit of work is what keeps a request to
+    one hand-off instead of three per statement (execute, fetch, close).
+    """
+    result: T = await conn._execute(lambda: job(conn._conn))  # type: ignore[no-untyped-call]
+    return result
 
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        async with self._conn.execute(sql, params) as cur:
-            return cur.rowcount
+def _read_job(
+    fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Callable[[sqlite3.Connection], tuple[T, int]]:
+    def job(conn: sqlite3.Connection) -> tuple[T, int]:
+        tx = Tx(conn)
+        conn.execute("BEGIN")  # one snapshot for every statement of `fn`
+        try:
+            return fn(tx, *args, **kwargs), tx.statements
+        finally:
+            conn.execute("COMMIT")
+
+    return job
+
+
+def _write_job(
+    fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Callable[[sqlite3.Connection], tuple[T, int, set[str]]]:
+    def job(conn: sqlite3.Connection) -> tuple[T, int, set[str]]:
+        tx = Tx(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(tx, *args, **kwargs)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result, tx.statements, tx.changes
+
+    return job
 
 
 class Database:
@@ -79,10 +152,11 @@ class Database:
         self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
     ) -> None:
         self.path = path
+        self.stats = Stats()
         self._writer = writer
         self._readers = readers
-        self._next_reader = itertools.cycle(range(len(readers)))
-        self._lock = anyio.Lock()
+        self._busy = [0] * len(readers)
+        self._listeners: dict[str, list[Callable[[], None]]] = defaultdict(list)
 
     @classmethod
     async def open(cls, path: str, *, readers: int = 2) -> Database:
@@ -94,8 +168,7 @@ class Database:
         except (OSError, sqlite3.Error) as exc:
             raise DatabaseError(f"cannot open database {path}: {exc}") from None
         try:
-            mode = await writer.execute("PRAGMA journal_mode = WAL")
-            await mode.close()
+            await writer.execute_fetchall("PRAGMA journal_mode = WAL")
             await migrate(writer)
             reader_conns = [await _connect(path, read_only=True) for _ in range(readers)]
         except BaseException:
@@ -107,37 +180,76 @@ class Database:
         for conn in [*self._readers, self._writer]:
             await conn.close()
 
-    def _reader(self) -> _Tx:
-        return _Tx(self._readers[next(self._next_reader)])
+    async def read(
+        self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn(tx, *args)` in one read snapshot on the least busy reader: one round trip."""
+        i = self._busy.index(min(self._busy))
+        self._busy[i] += 1
+        try:
+            result, statements = await _on_thread(self._readers[i], _read_job(fn, args, kwargs))
+        finally:
+            self._busy[i] -= 1
+        self.stats.reads += 1
+        self.stats.statements += statements
+        return result
+
+    async def write(
+        self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn(tx, *args)` in one write transaction, rolled back if it raises: one round trip.
+
+        `fn` runs on the writer's thread while every other write waits, so it should only run
+        statements: whatever can be computed before belongs before.
+        """
+        result, statements, changes = await _on_thread(self._writer, _write_job(fn, args, kwargs))
+        self.stats.writes += 1
+        self.stats.statements += statements
+        for table in changes:
+            for listener in self._listeners.get(table, ()):
+                listener()
+        return result
+
+    def on_change(self, table: str, listener: Callable[[], None]) -> None:
+        """Call `listener` after every write of this process that marked `table` changed."""
+        self._listeners[table].append(listener)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        return await self._reader().fetch_one(sql, params)
+        return await self.read(_fetch_one, sql, params)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        return await self._reader().fetch_all(sql, params)
+        return await self.read(_fetch_all, sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one write statement in its own transaction; returns the row count."""
+        return await self.write(_execute, sql, params)
 
     async def ping(self) -> None:
         """Raise unless the database answers a query."""
         await self.fetch_one("SELECT 1")
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one write statement in its own transaction; returns the row count."""
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
+    async def data_version(self) -> int:
+        """SQLite's `data_version` of the writer: it changes when another process commits.
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_Tx]:
-        """A write transaction (BEGIN IMMEDIATE); rolled back if the block raises."""
-        async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield _Tx(self._writer)
-            except BaseException:
-                with anyio.CancelScope(shield=True):
-                    await self._writer.rollback()
-                raise
-            with anyio.CancelScope(shield=True):
-                await self._writer.commit()
+        Not counted in `stats`: it is the cache watcher's, not a request's.
+        """
+
+        def job(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+        return await _on_thread(self._writer, job)
+
+
+def _fetch_one(tx: Tx, sql: str, params: Params) -> Row | None:
+    return tx.fetch_one(sql, params)
+
+
+def _fetch_all(tx: Tx, sql: str, params: Params) -> list[Row]:
+    return tx.fetch_all(sql, params)
+
+
+def _execute(tx: Tx, sql: str, params: Params) -> int:
+    return tx.execute(sql, params)
 
 
 async def _connect(path: str, *, read_only: bool = False) -> aiosqlite.Connection:
@@ -153,17 +265,15 @@ async def _connect(path: str, *, read_only: bool = False) -> aiosqlite.Connectio
         "PRAGMA foreign_keys = ON",
         "PRAGMA synchronous = NORMAL",
     ):
-        cur = await conn.execute(pragma)
-        await cur.close()
+        await conn.execute_fetchall(pragma)
     return conn
 
 
 async def migrate(conn: aiosqlite.Connection) -> int:
     """Apply pending migrations; return the resulting schema version."""
+    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    current = int(rows[0][0]) if rows else 0
     known = migrations()
-    async with conn.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
-    current = int(row[0]) if row else 0
     if current > len(known):
         raise DatabaseError(
             f"the database schema is version {current}, newer than this webrix knows "

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import httpx
 import jinja2
 from starlette.applications import Starlette
@@ -81,7 +82,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await svc.start()
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(svc.watch_other_processes)
+                yield
+                tasks.cancel_scope.cancel()
         finally:
             await svc.stop()
 

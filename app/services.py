@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import cast
 
+import anyio
 import httpx
 from starlette.requests import Request
 
@@ -13,9 +15,11 @@ from app.auth.oidc import OidcClient
 from app.auth.transaction import TRANSACTION_MAX_AGE
 from app.config import Config
 from app.db import Database
-from app.store.tokens import ApiToken, UsageRecorder
+from app.store.tokens import ApiToken, TokenCache, UsageRecorder
 
 USER_AGENT = "webrix-identity/0.1"
+WATCH_INTERVAL = 0.5  # seconds between looks for commits by other processes
+log = logging.getLogger("webrix")
 
 
 class UsedStates:
@@ -70,12 +74,19 @@ class Services:
     _db: Database | None = None
     _http: httpx.AsyncClient | None = None
     _oidc: OidcClient | None = None
+    _tokens: TokenCache | None = None
 
     @property
     def db(self) -> Database:
         if self._db is None:
             raise RuntimeError("the database is not open (is the lifespan running?)")
         return self._db
+
+    @property
+    def tokens(self) -> TokenCache:
+        if self._tokens is None:
+            raise RuntimeError("the token cache is not ready (is the lifespan running?)")
+        return self._tokens
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -91,6 +102,7 @@ class Services:
 
     async def start(self) -> None:
         self._db = await Database.open(self.config.database.path)
+        self._tokens = TokenCache(self._db)
         jc = self.config.auth.jumpcloud
         self._http = httpx.AsyncClient(
             transport=self.http_transport,
@@ -100,6 +112,23 @@ class Services:
         )
         self._oidc = make_oidc_client(self.config, self._http)
 
+    async def watch_other_processes(self, interval: float = WATCH_INTERVAL) -> None:
+        """Forget cached tokens whenever another process (the CLI) commits: a token revoked
+        with `webrix token revoke` stops working here within `interval` seconds."""
+        db = self.db
+        seen = await db.data_version()
+        while True:
+            await anyio.sleep(interval)
+            try:
+                version = await db.data_version()
+            except Exception:  # the database closing under us at shutdown, or a fault
+                log.warning("cannot read the database's data_version", exc_info=True)
+                self.tokens.clear()
+                continue
+            if version != seen:
+                seen = version
+                self.tokens.clear()
+
     async def stop(self) -> None:
         if self._http is not None:
             await self._http.aclose()
@@ -107,6 +136,7 @@ class Services:
         if self._db is not None:
             await self._db.close()
             self._db = None
+            self._tokens = None
 
 
 def make_oidc_client(config: Config, http: httpx.AsyncClient) -> OidcClient:

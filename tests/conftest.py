@@ -85,8 +85,7 @@ async def new_token(
     db: Database, name: str = "test", scopes: tuple[str, ...] = ("admin:scim",)
 ) -> tuple[ApiToken, str]:
     """A token made straight through the store: (token, plaintext)."""
-    async with db.transaction() as conn:
-        return await tokens.create(conn, name, scopes)
+    return await db.write(tokens.create, name, scopes)
 
 
 def cli_token(config_path: Path, name: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from app.db import Database, DatabaseError, latest_version
+from app.db import Database, DatabaseError, Tx, latest_version
 from app.store import audit, tokens
 from tests.conftest import config_data, webrix, write_toml
 
@@ -35,13 +35,12 @@ async def test_open_applies_migrations_and_settings(tmp_path: Path) -> None:
 async def test_migrating_twice_is_a_no_op(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     db = await Database.open(str(path))
-    async with db.transaction() as tx:
-        await tokens.create(tx, "kept")
+    await db.write(tokens.create, "kept")
     await db.close()
     before = _schema(path)
     db = await Database.open(str(path))
     try:
-        assert [t.name for t in await tokens.list_tokens(db)] == ["kept"]
+        assert [t.name for t in await db.read(tokens.list_tokens)] == ["kept"]
     finally:
         await db.close()
     assert _schema(path) == before
@@ -72,11 +71,14 @@ def test_newer_schema_message_from_the_command_line(tmp_path: Path, command: lis
 async def test_rollback_on_error_leaves_nothing(tmp_path: Path) -> None:
     db = await Database.open(str(tmp_path / "w.db"))
     try:
+
+        def fails(tx: Tx) -> None:
+            tokens.create(tx, "lost")
+            raise RuntimeError("boom")
+
         with pytest.raises(RuntimeError):
-            async with db.transaction() as tx:
-                await tokens.create(tx, "lost")
-                raise RuntimeError("boom")
-        assert await tokens.list_tokens(db) == []
+            await db.write(fails)
+        assert await db.read(tokens.list_tokens) == []
     finally:
         await db.close()
 
@@ -87,17 +89,18 @@ async def test_concurrent_writers_and_readers_never_see_locked(tmp_path: Path) -
     errors: list[BaseException] = []
 
     async def writer(i: int) -> None:
+        def two(tx: Tx) -> None:
+            audit.record(tx, actor="test", action=f"write.{i}")
+            audit.record(tx, actor="test", action=f"write.{i}.b")
+
         try:
-            async with db.transaction() as tx:
-                await audit.record(tx, actor="test", action=f"write.{i}")
-                await anyio.sleep(0)
-                await audit.record(tx, actor="test", action=f"write.{i}.b")
+            await db.write(two)
         except BaseException as exc:  # collected, asserted below
             errors.append(exc)
 
     async def reader() -> None:
         try:
-            await audit.recent(db, limit=10)
+            await db.read(audit.recent, limit=10)
         except BaseException as exc:
             errors.append(exc)
 

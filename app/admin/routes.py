@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth.sessions import CurrentUser, check_csrf, current_user
+from app.db import Tx
 from app.errors import BadRequest, Forbidden
 from app.logs import current_request_id
 from app.services import services
@@ -84,20 +85,20 @@ def admin_page(fn: AdminPage) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
+def _overview(tx: Tx) -> dict[str, Any]:
+    return {
+        "counts": user_store.counts(tx),
+        "groups": group_store.count(tx),
+        "tokens": [t for t in tokens.list_tokens(tx) if t.active],
+        "events": audit.recent(tx, limit=10),
+    }
+
+
 @admin_page
 async def overview(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
-    counts = await user_store.counts(svc.db)
-    return _render(
-        request,
-        "admin_overview.html",
-        current,
-        config=svc.config,
-        counts=counts,
-        groups=await group_store.count(svc.db),
-        tokens=[t for t in await tokens.list_tokens(svc.db) if t.active],
-        events=await audit.recent(svc.db, limit=10),
-    )
+    facts = await svc.db.read(_overview)
+    return _render(request, "admin_overview.html", current, config=svc.config, **facts)
 
 
 @admin_page
@@ -117,38 +118,46 @@ async def api_tokens(request: Request, current: CurrentUser) -> Response:
         check_csrf(request, current, form.get("csrfToken"))
         actor = f"user:{current.user.id}"
         ip = request.client.host if request.client else None
+        request_id = current_request_id()
         if form.get("action") == "revoke":
             token_id = str(form.get("id", ""))
-            async with svc.db.transaction() as conn:
-                try:
-                    revoked = await tokens.revoke(conn, token_id)
-                except tokens.TokenError as exc:
-                    raise BadRequest(str(exc)) from None
-                await audit.record(
-                    conn,
+
+            def revoke(tx: Tx) -> None:
+                revoked = tokens.revoke(tx, token_id)
+                audit.record(
+                    tx,
                     actor=actor,
                     action="token.revoke",
                     target_type="token",
                     target_id=revoked.id,
                     ip=ip,
-                    request_id=current_request_id(),
+                    request_id=request_id,
                 )
+
+            try:
+                await svc.db.write(revoke)
+            except tokens.TokenError as exc:
+                raise BadRequest(str(exc)) from None
             return RedirectResponse("/admin/api-tokens", status_code=303)
         name = str(form.get("name", "")).strip()
         scopes = tuple(str(s) for s in form.getlist("scope")) or tokens.DEFAULT_SCOPES
+
+        def create(tx: Tx) -> tuple[tokens.ApiToken, str]:
+            token, plaintext = tokens.create(tx, name, scopes, created_by=actor)
+            audit.record(
+                tx,
+                actor=actor,
+                action="token.create",
+                target_type="token",
+                target_id=token.id,
+                detail={"name": name, "scopes": list(scopes)},
+                ip=ip,
+                request_id=request_id,
+            )
+            return token, plaintext
+
         try:
-            async with svc.db.transaction() as conn:
-                token, plaintext = await tokens.create(conn, name, scopes, created_by=actor)
-                await audit.record(
-                    conn,
-                    actor=actor,
-                    action="token.create",
-                    target_type="token",
-                    target_id=token.id,
-                    detail={"name": name, "scopes": list(scopes)},
-                    ip=ip,
-                    request_id=current_request_id(),
-                )
+            token, plaintext = await svc.db.write(create)
         except tokens.TokenError as exc:
             error = str(exc)
         else:
@@ -158,7 +167,7 @@ async def api_tokens(request: Request, current: CurrentUser) -> Response:
         request,
         "admin_tokens.html",
         current,
-        tokens=await tokens.list_tokens(svc.db),
+        tokens=await svc.db.read(tokens.list_tokens),
         created=created,
         error=error,
         scopes=tokens.SCOPES,
@@ -167,15 +176,19 @@ async def api_tokens(request: Request, current: CurrentUser) -> Response:
     )
 
 
+def _users_page(
+    tx: Tx, query: str, offset: int
+) -> tuple[int, list[user_store.User], dict[str, list[group_store.Member]]]:
+    total, found = user_store.browse(tx, query, offset=offset, limit=PAGE_SIZE)
+    return total, found, group_store.groups_of_many(tx, [u.id for u in found])
+
+
 @admin_page
 async def users(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     query = request.query_params.get("q", "").strip()[:200]
     page = _page_number(request)
-    total, found = await user_store.browse(
-        svc.db, query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
-    memberships = await group_store.groups_of_many(svc.db, [u.id for u in found])
+    total, found, memberships = await svc.db.read(_users_page, query, (page - 1) * PAGE_SIZE)
     return _render(
         request,
         "admin_users.html",
@@ -193,7 +206,9 @@ async def users(request: Request, current: CurrentUser) -> Response:
 async def groups(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     page = _page_number(request)
-    total, found = await group_store.browse(svc.db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    total, found = await svc.db.read(
+        group_store.browse, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
     admin_groups = {g.lower() for g in svc.config.access.admin_groups}
     return _render(
         request,
@@ -211,7 +226,7 @@ async def groups(request: Request, current: CurrentUser) -> Response:
 async def audit_log(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     before_id = _number(request, "before", None, 18)
-    events = await audit.recent(svc.db, limit=PAGE_SIZE, before_id=before_id)
+    events = await svc.db.read(audit.recent, limit=PAGE_SIZE, before_id=before_id)
     older = events[-1].id if len(events) == PAGE_SIZE else None
     return _render(request, "admin_audit.html", current, events=events, older=older)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode, urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -18,7 +19,7 @@ from app.auth.errors import OidcError, ProviderUnreachable
 from app.auth.oidc import SignInResult
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 from app.config import Config
-from app.db import Conn
+from app.db import Tx
 from app.errors import Forbidden, error_response
 from app.logs import current_request_id
 from app.services import Services, services
@@ -65,10 +66,14 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def _audit(request: Request, conn: Conn, action: str, **kwargs: Any) -> None:
-    await audit.record(
-        conn, ip=_client_ip(request), request_id=current_request_id(), action=action, **kwargs
-    )
+class _Where(TypedDict):
+    ip: str | None
+    request_id: str
+
+
+def _where(request: Request) -> _Where:
+    """The audit fields every event of this request shares."""
+    return {"ip": _client_ip(request), "request_id": current_request_id()}
 
 
 def _page(request: Request, status: int, title: str, message: str, retry: bool = False) -> Response:
@@ -143,12 +148,12 @@ async def callback(request: Request) -> Response:
     state = params.get("state", "")
     tx = _load_transaction(request, svc.config, state) if 8 <= len(state) <= 512 else None
     if tx is None or not svc.used_states.claim(tx.state):
-        await _audit(
-            request,
-            svc.db,
-            "auth.signin.refused",
+        await svc.db.write(
+            audit.record,
+            action="auth.signin.refused",
             actor="anonymous",
             detail={"reason": "unknown_or_used_state"},
+            **_where(request),
         )
         response = _page(
             request,
@@ -169,29 +174,36 @@ async def callback(request: Request) -> Response:
         auth_sessions.clear_cookie(response, svc.config, _tx_cookie_base(tx.state))
         return response
     config = svc.config
-    async with svc.db.transaction() as conn:
-        previous = auth_sessions.session_id_from(request, config)
+    where = _where(request)
+
+    previous = auth_sessions.session_id_from(request, config)
+
+    def open_session(tx: Tx) -> str:
         if previous:  # a sign-in over an open session replaces it rather than leaving it valid
-            await session_store.delete(conn, previous)
-        await session_store.purge_expired(conn)  # indexed; keeps the table to live sessions
-        session_id = await session_store.create(
-            conn,
+            session_store.delete(tx, previous)
+        session_store.purge_expired(tx)  # indexed; keeps the table to live sessions
+        session_id = session_store.create(
+            tx,
             user.id,
             lifetime=timedelta(minutes=config.session.lifetime_minutes),
             id_token=result.id_token,
             groups=tuple(result.groups),
-            ip=_client_ip(request),
-            user_agent=request.headers.get("user-agent"),
+            ip=where["ip"],
+            user_agent=user_agent,
         )
-        await _audit(
-            request,
-            conn,
-            "auth.signin",
+        audit.record(
+            tx,
+            action="auth.signin",
             actor=f"user:{user.id}",
             target_type="user",
             target_id=user.id,
             detail={"email": user.email},
+            **where,
         )
+        return session_id
+
+    user_agent = request.headers.get("user-agent")
+    session_id = await svc.db.write(open_session)
     response = RedirectResponse(safe_return_path(tx.return_to), status_code=303)
     response.headers["Cache-Control"] = "no-store"
     auth_sessions.clear_cookie(response, config, _tx_cookie_base(tx.state))
@@ -208,74 +220,90 @@ async def _refusal(request: Request, svc: Services, exc: OidcError | SignInRefus
     else:
         status, title, message = exc.status, exc.title, exc.message
     log.warning("sign-in refused: %s", exc.code)
-    await _audit(
-        request, svc.db, "auth.signin.refused", actor="anonymous", detail={"reason": exc.code}
+    await svc.db.write(
+        audit.record,
+        action="auth.signin.refused",
+        actor="anonymous",
+        detail={"reason": exc.code},
+        **_where(request),
     )
     return _page(request, status, title, message, retry=status != 403)
 
 
 async def _admit(request: Request, svc: Services, result: SignInResult) -> User:
     """Find (or create just in time) the user for a verified sign-in; SignInRefused if not."""
-    config = svc.config
-    async with svc.db.transaction() as conn:
-        user = await user_store.find_by_sub(conn, result.sub)
-        if user is None and result.email:
-            found = await user_store.find_by_email(conn, result.email)
-            if found is not None and found.oidc_sub is None:
-                if result.claims.get("email_verified") is False:
-                    raise SignInRefused(
-                        "email_unverified",
-                        "Email address not verified",
-                        "JumpCloud says this email address is not verified, so it cannot be "
-                        "matched to an existing Webrix account.",
-                    )
-                await user_store.link_sub(conn, found.id, result.sub)
-                user = await user_store.get(conn, found.id)
-            elif found is not None:
+    jit = _jit_user(result) if svc.config.access.jit_provisioning and result.email else None
+    return await svc.db.write(
+        _admit_tx, result, svc.config.access.jit_provisioning, jit, _where(request)
+    )
+
+
+def _admit_tx(
+    tx: Tx,
+    result: SignInResult,
+    jit_provisioning: bool,
+    jit: tuple[UserFields, str] | None,
+    where: _Where,
+) -> User:
+    user = user_store.find_by_sub(tx, result.sub)
+    if user is None and result.email:
+        found = user_store.find_by_email(tx, result.email)
+        if found is not None and found.oidc_sub is None:
+            if result.claims.get("email_verified") is False:
                 raise SignInRefused(
-                    "email_linked_elsewhere",
-                    "Account mismatch",
-                    "This email address belongs to a Webrix account linked to another JumpCloud "
-                    "identity. Ask your administrator to check the account.",
+                    "email_unverified",
+                    "Email address not verified",
+                    "JumpCloud says this email address is not verified, so it cannot be "
+                    "matched to an existing Webrix account.",
                 )
-        if user is None:
-            if not config.access.jit_provisioning:
-                raise SignInRefused(
-                    "not_provisioned",
-                    "No Webrix account",
-                    "Your JumpCloud account has not been provisioned to Webrix yet. Ask your "
-                    "administrator to assign you to the Webrix application in JumpCloud.",
-                )
-            if not result.email:
-                raise SignInRefused(
-                    "no_email",
-                    "No email address",
-                    "JumpCloud did not send an email address. Ask your administrator to enable "
-                    "the Email scope in the Webrix application's attribute mapping.",
-                    status=400,
-                )
-            user = await _create_jit(conn, result)
-            await audit.record(
-                conn,
-                actor="system",
-                action="user.create.jit",
-                target_type="user",
-                target_id=user.id,
-                detail={"email": user.email},
-                ip=_client_ip(request),
-                request_id=current_request_id(),
-            )
-        if not user.active:
+            user_store.link_sub(tx, found.id, result.sub)
+            user = user_store.get(tx, found.id)
+        elif found is not None:
             raise SignInRefused(
-                "deactivated",
-                "Account deactivated",
-                "Your Webrix account is deactivated. Ask your administrator to reactivate it "
-                "in JumpCloud.",
+                "email_linked_elsewhere",
+                "Account mismatch",
+                "This email address belongs to a Webrix account linked to another JumpCloud "
+                "identity. Ask your administrator to check the account.",
             )
-        return user
+    if user is None:
+        if not jit_provisioning:
+            raise SignInRefused(
+                "not_provisioned",
+                "No Webrix account",
+                "Your JumpCloud account has not been provisioned to Webrix yet. Ask your "
+                "administrator to assign you to the Webrix application in JumpCloud.",
+            )
+        if jit is None:
+            raise SignInRefused(
+                "no_email",
+                "No email address",
+                "JumpCloud did not send an email address. Ask your administrator to enable "
+                "the Email scope in the Webrix application's attribute mapping.",
+                status=400,
+            )
+        fields, resource_json = jit
+        user = user_store.create(tx, fields, resource_json, source="jit", oidc_sub=result.sub)
+        audit.record(
+            tx,
+            actor="system",
+            action="user.create.jit",
+            target_type="user",
+            target_id=user.id,
+            detail={"email": user.email},
+            **where,
+        )
+    if not user.active:
+        raise SignInRefused(
+            "deactivated",
+            "Account deactivated",
+            "Your Webrix account is deactivated. Ask your administrator to reactivate it "
+            "in JumpCloud.",
+        )
+    return user
 
 
-async def _create_jit(conn: Conn, result: SignInResult) -> User:
+def _jit_user(result: SignInResult) -> tuple[UserFields, str]:
+    """The fields and SCIM payload of a user created at first sign-in."""
     email = result.email or ""
     resource: dict[str, Any] = {
         "userName": email,
@@ -298,7 +326,7 @@ async def _create_jit(conn: Conn, result: SignInResult) -> User:
         active=True,
         emails=(Email(email, "work", True),),
     )
-    return await user_store.create(conn, fields, resource, source="jit", oidc_sub=result.sub)
+    return fields, json.dumps(resource)
 
 
 async def session_info(request: Request) -> Response:
@@ -338,16 +366,20 @@ async def signout(request: Request) -> Response:
     except Forbidden as exc:
         return _page(request, 403, exc.title, exc.message)
     session_id = auth_sessions.session_id_from(request, config) or ""
-    async with svc.db.transaction() as conn:
-        await session_store.delete(conn, session_id)
-        await _audit(
-            request,
-            conn,
-            "auth.signout",
+    where = _where(request)
+
+    def end_session(tx: Tx) -> None:
+        session_store.delete(tx, session_id)
+        audit.record(
+            tx,
+            action="auth.signout",
             actor=f"user:{current.user.id}",
             target_type="user",
             target_id=current.user.id,
+            **where,
         )
+
+    await svc.db.write(end_session)
     target = signed_out
     try:
         end = await svc.oidc.end_session_url(

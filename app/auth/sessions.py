@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.config import Config
+from app.db import Tx
 from app.errors import Forbidden
 from app.services import services
 from app.store import groups as group_store
@@ -88,6 +89,15 @@ def is_admin(config: Config, user: User, groups: tuple[str, ...]) -> bool:
     return any(g.lower() in wanted for g in groups)
 
 
+def _load(tx: Tx, session_id: str, idle: timedelta) -> tuple[Session, User, tuple[str, ...]] | None:
+    """The live session, its active user and the user's current group names."""
+    session = session_store.get_valid(tx, session_id, idle_timeout=idle)
+    user = user_store.get(tx, session.user_id) if session else None
+    if session is None or user is None or not user.active:
+        return None
+    return session, user, tuple(g.display for g in group_store.groups_of(tx, user.id))
+
+
 async def current_user(request: Request) -> CurrentUser | None:
     """The signed-in, active user of this request, decided afresh on every request."""
     if hasattr(request.state, "current_user"):
@@ -98,12 +108,11 @@ async def current_user(request: Request) -> CurrentUser | None:
     session_id = session_id_from(request, svc.config)
     if session_id:
         idle = timedelta(minutes=svc.config.session.idle_timeout_minutes)
-        session = await session_store.get_valid(svc.db, session_id, idle_timeout=idle)
-        user = await user_store.get(svc.db, session.user_id) if session else None
-        if session and user and user.active:
+        loaded = await svc.db.read(_load, session_id, idle)
+        if loaded is not None:
+            session, user, names = loaded
             if session_store.needs_touch(session):
-                await session_store.touch(svc.db, session)
-            names = tuple(g.display for g in await group_store.groups_of(svc.db, user.id))
+                await svc.db.write(session_store.touch, session)
             result = CurrentUser(user, session, names, is_admin(svc.config, user, names))
     request.state.current_user = result
     return result

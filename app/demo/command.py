@@ -11,7 +11,7 @@ import anyio
 
 from app import config as config_mod
 from app.config import Config
-from app.db import Database
+from app.db import Database, Tx
 from app.store import audit, tokens
 
 DEMO_CLIENT_ID = "webrix-demo"
@@ -55,19 +55,22 @@ def prepare(data_dir: Path, port: int, idp_port: int) -> Config:
 
 async def _fresh_token(cfg: Config) -> str:
     """A new demo SCIM token; the ones earlier runs printed are revoked."""
+
+    def renew(tx: Tx) -> str:
+        for old in tokens.list_tokens(tx):
+            if old.created_by == "demo" and old.active:
+                tokens.revoke(tx, old.id)
+        token, plaintext = tokens.create(tx, "demo SCIM token", ("admin:scim",), "demo")
+        audit.record(
+            tx, actor="demo", action="token.create", target_type="token", target_id=token.id
+        )
+        return plaintext
+
     db = await Database.open(cfg.database.path, readers=1)
     try:
-        async with db.transaction() as tx:
-            for old in await tokens.list_tokens(tx):
-                if old.created_by == "demo" and old.active:
-                    await tokens.revoke(tx, old.id)
-            token, plaintext = await tokens.create(tx, "demo SCIM token", ("admin:scim",), "demo")
-            await audit.record(
-                tx, actor="demo", action="token.create", target_type="token", target_id=token.id
-            )
+        return await db.write(renew)
     finally:
         await db.close()
-    return plaintext
 
 
 async def _serve_both(cfg: Config, port: int, idp_port: int) -> None:

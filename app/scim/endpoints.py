@@ -1,14 +1,21 @@
-"""What the Users and Groups endpoints share: lookups, list pages, responses, audit events."""
+"""What the Users and Groups endpoints share: lookups, list pages, responses, audit events.
+
+The endpoints follow one shape: parse and check the request on the event loop, read what they
+need in one round trip, compute the change on the event loop, and write it in one round trip
+that runs statements only. A write that depends on what was read names the version it read,
+and is tried again from the read if the resource changed in between (`ATTEMPTS`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.db import Conn
+from app.db import Tx
 from app.scim.errors import NotFound
 from app.scim.filter import parse_filter
 from app.scim.filter_sql import SqlTable, sort_sql, to_sql
@@ -18,16 +25,22 @@ from app.services import Services, services
 from app.store import audit
 
 __all__ = [
+    "ATTEMPTS",
     "Finder",
-    "audit_change",
-    "get_or_404",
+    "Origin",
+    "found",
     "list_page",
+    "origin",
     "page_sql",
     "read_response",
     "scim_services",
     "selection",
     "written",
 ]
+
+#: Optimistic tries of a read-compute-write before the write gives up on a resource that
+#: keeps changing under it (every try re-reads it); then the request answers 409.
+ATTEMPTS = 5
 
 T = TypeVar("T")
 
@@ -61,14 +74,11 @@ async def list_page(request: Request, params: ListParams, find: Finder) -> Respo
     return list_response(items, total, params.start_index)
 
 
-async def get_or_404(
-    get: Callable[[Conn, str], Awaitable[T | None]], conn: Conn, resource_type: str, id_: str
-) -> T:
-    """The stored resource `id_` of `resource_type`; NotFound if there is none."""
-    found = await get(conn, id_)
-    if found is None:
+def found(value: T | None, resource_type: str, id_: str) -> T:
+    """`value`, the stored resource `id_` of `resource_type`; NotFound if it is None."""
+    if value is None:
         raise NotFound(f"{resource_type} {id_} not found")
-    return found
+    return value
 
 
 def selection(request: Request) -> tuple[list[str] | None, list[str] | None]:
@@ -98,22 +108,34 @@ def read_response(request: Request, resource_type: str, body: dict[str, Any]) ->
     return written(request, resource_type, body)
 
 
-async def audit_change(
-    request: Request,
-    conn: Conn,
-    action: str,
-    target_type: str,
-    target_id: str,
-    detail: dict[str, Any],
-) -> None:
-    """Record a change made through SCIM, by the request's API token."""
-    await audit.record(
-        conn,
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who makes a SCIM change and from where: taken from the request before the write."""
+
+    actor: str
+    ip: str | None
+    request_id: str
+
+    def record(
+        self, tx: Tx, action: str, target_type: str, target_id: str, detail: dict[str, Any]
+    ) -> None:
+        """Audit a change, inside the write that makes it."""
+        audit.record(
+            tx,
+            actor=self.actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+            ip=self.ip,
+            request_id=self.request_id,
+        )
+
+
+def origin(request: Request) -> Origin:
+    """The request's API token and client address, for the audit log."""
+    return Origin(
         actor=f"token:{request.state.token.id}",
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        detail=detail,
         ip=request.client.host if request.client else None,
         request_id=request.state.request_id,
     )

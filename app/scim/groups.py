@@ -1,25 +1,34 @@
-"""/scim/v2/Groups: group push. Member changes touch only the members named."""
+"""/scim/v2/Groups: group push. Member changes touch only the members named.
+
+Reads are one round trip; POST, PUT and DELETE one write; PATCH a read of the group (the
+operations are applied to it on the event loop) and a write, done again from the read if the
+group changed in between and the change depended on it (If-Match, or attributes changed).
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.db import Conn
+from app.db import Tx
 from app.scim import mapping
 from app.scim.endpoints import (
-    audit_change,
-    get_or_404,
+    ATTEMPTS,
+    Origin,
+    found,
     list_page,
+    origin,
     page_sql,
     read_response,
     scim_services,
     selection,
     written,
 )
-from app.scim.errors import InvalidValue, NotFound, Uniqueness
+from app.scim.errors import Conflict, InvalidValue, NotFound, Uniqueness
 from app.scim.filter_sql import GROUPS_TABLE
 from app.scim.http import (
     READ_SCOPES,
@@ -37,23 +46,162 @@ from app.scim.resource import normalize
 from app.services import Services
 from app.store import groups as group_store
 from app.store import users as user_store
-from app.store.groups import Group
+from app.store.groups import Group, Member
 
 # Past this size a PATCH answers 204 instead of echoing every member (RFC 7644 §3.5.2 allows
 # it), so that adding or removing one member costs the same in any group.
 ECHO_MEMBERS_LIMIT = 1000
 
-
-async def _render(conn: Conn, group: Group, base: str, with_members: bool = True) -> dict[str, Any]:
-    members = await group_store.members(conn, group.id) if with_members else None
-    return mapping.group_to_scim(group, members, base)
+# --- database work: statements only, each function one round trip -------------------------
 
 
-async def _audit(
-    request: Request, conn: Conn, action: str, group: Group, detail: dict[str, Any]
-) -> None:
-    detail = {"displayName": group.display_name, **detail}
-    await audit_change(request, conn, action, "group", group.id, detail)
+def _read(tx: Tx, group_id: str, with_members: bool) -> tuple[Group, list[Member] | None] | None:
+    group = group_store.get(tx, group_id)
+    if group is None:
+        return None
+    return group, group_store.members(tx, group_id) if with_members else None
+
+
+def _page(
+    tx: Tx,
+    where: str,
+    args: list[object],
+    order: str,
+    offset: int,
+    limit: int,
+    with_members: bool,
+) -> tuple[int, list[Group], dict[str, list[Member]]]:
+    total, groups = group_store.search(tx, where, args, order_by=order, offset=offset, limit=limit)
+    members = group_store.members_of_many(tx, [g.id for g in groups]) if with_members else {}
+    return total, groups, members
+
+
+def _check_users(tx: Tx, ids: list[str] | set[str]) -> None:
+    """400 invalidValue (and nothing changed) if any id is not a user."""
+    wanted = list(ids)
+    missing = set(wanted) - user_store.existing_ids(tx, wanted)
+    if missing:
+        shown = ", ".join(sorted(missing)[:5])
+        raise InvalidValue(f"Unknown member id(s): {shown}; no change was made")
+
+
+def _update(tx: Tx, group_id: str, body: _Body) -> Group:
+    try:
+        updated = group_store.update(
+            tx, group_id, body.display_name, body.external_id, body.resource_json
+        )
+    except group_store.GroupExists:
+        raise Uniqueness(f"A group named {body.display_name!r} already exists") from None
+    if updated is None:
+        raise NotFound(f"Group {group_id} not found")
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A group's attributes as they will be stored, and the members a POST or PUT names."""
+
+    display_name: str
+    external_id: str | None
+    resource_json: str
+    member_ids: list[str]
+    displays: dict[str, str]
+
+
+def _create(tx: Tx, body: _Body, who: Origin) -> tuple[Group, list[Member]]:
+    _check_users(tx, body.member_ids)
+    try:
+        group = group_store.create(tx, body.display_name, body.external_id, body.resource_json)
+    except group_store.GroupExists:
+        raise Uniqueness(f"A group named {body.display_name!r} already exists") from None
+    group_store.add_members(tx, group.id, body.member_ids, body.displays)
+    detail = {"displayName": group.display_name, "members": len(body.member_ids)}
+    who.record(tx, "group.create", "group", group.id, detail)
+    return group, group_store.members(tx, group.id)
+
+
+def _replace(
+    tx: Tx, group_id: str, if_match: str | None, body: _Body, who: Origin
+) -> tuple[Group, list[Member]]:
+    group = found(group_store.get(tx, group_id), "Group", group_id)
+    check_if_match(if_match, mapping.etag(group.version))
+    _check_users(tx, body.member_ids)
+    updated = _update(tx, group_id, body)
+    group_store.replace_members(tx, group_id, body.member_ids, body.displays)
+    detail = {
+        "displayName": updated.display_name,
+        "members": len(body.member_ids),
+        "was": group.display_name,
+    }
+    who.record(tx, "group.replace", "group", group_id, detail)
+    return updated, group_store.members(tx, group_id)
+
+
+def _delete(tx: Tx, group_id: str, if_match: str | None, who: Origin) -> None:
+    group = found(group_store.get(tx, group_id), "Group", group_id)
+    check_if_match(if_match, mapping.etag(group.version))
+    group_store.delete(tx, group_id)
+    who.record(tx, "group.delete", "group", group_id, {"displayName": group.display_name})
+
+
+@dataclass(frozen=True, slots=True)
+class _Patch:
+    """A PATCH computed from the version `read` of a group, ready to be written."""
+
+    read: Group
+    body: _Body
+    attributes_changed: bool
+    guarded: bool  # written only if the group is still at `read.version`
+    replaced: set[str] | None
+    added: set[str]
+    removed: set[str]
+    displays: dict[str, str]
+    echo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Patched:
+    group: Group
+    members: list[Member] | None
+    too_big_to_echo: bool
+
+
+def _write_patch(tx: Tx, patch: _Patch, who: Origin) -> _Patched | None:
+    """Store `patch`; None (nothing written) if it is guarded and the group has moved on."""
+    group_id = patch.read.id
+    version = group_store.version_of(tx, group_id)
+    if version is None:
+        raise NotFound(f"Group {group_id} not found")
+    if patch.guarded and version != patch.read.version:
+        return None
+    detail: dict[str, Any] = {}
+    if patch.replaced is not None:
+        _check_users(tx, patch.replaced)
+        group_store.replace_members(tx, group_id, patch.replaced, patch.displays)
+        detail["members_replaced"] = len(patch.replaced)
+    else:
+        added = patch.added - patch.removed
+        _check_users(tx, added)
+        # Re-adding a present member or removing an absent one is no change at all:
+        # no new version, no audit event (JumpCloud repeats adds).
+        if group_store.add_members(tx, group_id, added, patch.displays):
+            detail["members_added"] = sorted(added)[:100]
+        if group_store.remove_members(tx, group_id, patch.removed):
+            detail["members_removed"] = sorted(patch.removed)[:100]
+    group = patch.read
+    if patch.attributes_changed or detail:
+        group = _update(tx, group_id, patch.body)
+        if group.display_name != patch.read.display_name:
+            detail["renamed_from"] = patch.read.display_name
+        detail = {"displayName": group.display_name, **detail}
+        who.record(tx, "group.patch", "group", group_id, detail)
+    # Never count the whole group: look only as far as the echo limit.
+    if patch.echo and group_store.has_more_members_than(tx, group_id, ECHO_MEMBERS_LIMIT):
+        return _Patched(group, None, True)
+    return _Patched(group, group_store.members(tx, group_id) if patch.echo else None, False)
+
+
+# --- endpoints ------------------------------------------------------------------------------
 
 
 async def find(
@@ -62,12 +210,10 @@ async def find(
     """Total matching groups and one projected page (FilterError on a bad filter)."""
     base = svc.config.scim_base_url
     where, args, order = page_sql(params, GROUPS_TABLE)
-    total, found = await group_store.search(
-        svc.db, where, args, order_by=order, offset=offset, limit=limit
+    with_members = wants("members", params.attributes, params.excluded)
+    total, groups, members = await svc.db.read(
+        _page, where, args, order, offset, limit, with_members
     )
-    members: dict[str, list[group_store.Member]] = {}
-    if wants("members", params.attributes, params.excluded):
-        members = await group_store.members_of_many(svc.db, [g.id for g in found])
     items = [
         project(
             mapping.group_to_scim(g, members.get(g.id), base),
@@ -75,7 +221,7 @@ async def find(
             params.attributes,
             params.excluded,
         )
-        for g in found
+        for g in groups
     ]
     return total, items
 
@@ -93,10 +239,21 @@ async def search_groups(request: Request) -> Response:
 @scim_endpoint(*READ_SCOPES)
 async def get_group(request: Request) -> Response:
     svc, base = scim_services(request)
-    group = await get_or_404(group_store.get, svc.db, "Group", request.path_params["id"])
+    group_id = request.path_params["id"]
     attributes, excluded = selection(request)
-    body = await _render(svc.db, group, base, wants("members", attributes, excluded))
-    return read_response(request, "Group", body)
+    read = await svc.db.read(_read, group_id, wants("members", attributes, excluded))
+    group, members = found(read, "Group", group_id)
+    return read_response(request, "Group", mapping.group_to_scim(group, members, base))
+
+
+def _body(resource: dict[str, Any], member_ids: list[str], displays: dict[str, str]) -> _Body:
+    return _Body(
+        display_name=resource["displayName"],
+        external_id=resource.get("externalId"),
+        resource_json=json.dumps(resource),
+        member_ids=member_ids,
+        displays=displays,
+    )
 
 
 def _members(resource: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
@@ -114,117 +271,66 @@ def _members(resource: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
     return list(dict.fromkeys(ids)), displays
 
 
-async def _check_users(conn: Conn, ids: list[str] | set[str]) -> None:
-    """400 invalidValue (and nothing changed) if any id is not a user."""
-    wanted = list(ids)
-    missing = set(wanted) - await user_store.existing_ids(conn, wanted)
-    if missing:
-        shown = ", ".join(sorted(missing)[:5])
-        raise InvalidValue(f"Unknown member id(s): {shown}; no change was made")
-
-
 @scim_endpoint(*WRITE_SCOPES)
 async def create_group(request: Request) -> Response:
     svc, base = scim_services(request)
     resource = normalize("Group", await read_json(request))
-    member_ids, displays = _members(resource)
-    async with svc.db.transaction() as conn:
-        await _check_users(conn, member_ids)
-        try:
-            group = await group_store.create(
-                conn, resource["displayName"], resource.get("externalId"), resource
-            )
-        except group_store.GroupExists:
-            raise Uniqueness(f"A group named {resource['displayName']!r} already exists") from None
-        await group_store.add_members(conn, group.id, member_ids, displays)
-        await _audit(request, conn, "group.create", group, {"members": len(member_ids)})
-        body = await _render(conn, group, base)
-    return written(request, "Group", body, 201)
-
-
-async def _update(conn: Conn, group: Group, resource: dict[str, Any]) -> Group:
-    try:
-        updated = await group_store.update(
-            conn, group.id, resource["displayName"], resource.get("externalId"), resource
-        )
-    except group_store.GroupExists:
-        raise Uniqueness(f"A group named {resource['displayName']!r} already exists") from None
-    if updated is None:
-        raise NotFound(f"Group {group.id} not found")
-    return updated
+    body = _body(resource, *_members(resource))
+    group, members = await svc.db.write(_create, body, origin(request))
+    return written(request, "Group", mapping.group_to_scim(group, members, base), 201)
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def replace_group(request: Request) -> Response:
     svc, base = scim_services(request)
     resource = normalize("Group", await read_json(request))
-    member_ids, displays = _members(resource)
-    async with svc.db.transaction() as conn:
-        group = await get_or_404(group_store.get, conn, "Group", request.path_params["id"])
-        check_if_match(request, mapping.etag(group.version))
-        await _check_users(conn, member_ids)
-        updated = await _update(conn, group, resource)
-        await group_store.replace_members(conn, group.id, member_ids, displays)
-        await _audit(
-            request,
-            conn,
-            "group.replace",
-            updated,
-            {"members": len(member_ids), "was": group.display_name},
-        )
-        body = await _render(conn, updated, base)
-    return written(request, "Group", body)
+    body = _body(resource, *_members(resource))
+    if_match = request.headers.get("if-match")
+    group_id = request.path_params["id"]
+    group, members = await svc.db.write(_replace, group_id, if_match, body, origin(request))
+    return written(request, "Group", mapping.group_to_scim(group, members, base))
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def patch_group(request: Request) -> Response:
     svc, base = scim_services(request)
     operations = await read_json(request)
-    async with svc.db.transaction() as conn:
-        group = await get_or_404(group_store.get, conn, "Group", request.path_params["id"])
-        check_if_match(request, mapping.etag(group.version))
+    group_id = request.path_params["id"]
+    if_match = request.headers.get("if-match")
+    attributes, excluded = selection(request)
+    for _ in range(ATTEMPTS):
+        group, _none = found(await svc.db.read(_read, group_id, False), "Group", group_id)
+        check_if_match(if_match, mapping.etag(group.version))
         current = mapping.stored(mapping.group_to_scim(group, None, base))
         # With its id, so that an id echoed in a path-less value (Okta's rename) is checked.
         result = apply_patch({**current, "id": group.id}, operations, "Group")
         resource = normalize("Group", {**result.resource, "members": []})
         resource.pop("members", None)
-        detail: dict[str, Any] = {}
-        if result.members_replaced is not None:
-            await _check_users(conn, result.members_replaced)
-            await group_store.replace_members(
-                conn, group.id, result.members_replaced, result.member_displays
-            )
-            detail["members_replaced"] = len(result.members_replaced)
-        else:
-            added = result.members_added - result.members_removed
-            await _check_users(conn, added)
-            # Re-adding a present member or removing an absent one is no change at all:
-            # no new version, no audit event (JumpCloud repeats adds).
-            if await group_store.add_members(conn, group.id, added, result.member_displays):
-                detail["members_added"] = sorted(added)[:100]
-            if await group_store.remove_members(conn, group.id, result.members_removed):
-                detail["members_removed"] = sorted(result.members_removed)[:100]
-        updated = group
-        if resource != current or detail:
-            updated = await _update(conn, group, resource)
-            if resource.get("displayName") != group.display_name:
-                detail["renamed_from"] = group.display_name
-            await _audit(request, conn, "group.patch", updated, detail)
-        attributes, excluded = selection(request)
-        echo = wants("members", attributes, excluded)
-        # Never count the whole group: look only as far as the echo limit.
-        if echo and await group_store.has_more_members_than(conn, group.id, ECHO_MEMBERS_LIMIT):
-            return Response(status_code=204, headers={"ETag": mapping.etag(updated.version)})
-        body = await _render(conn, updated, base, echo)
-    return written(request, "Group", body)
+        changed = resource != current
+        patch = _Patch(
+            read=group,
+            body=_body(resource, [], {}),
+            attributes_changed=changed,
+            guarded=changed or if_match is not None,
+            replaced=result.members_replaced,
+            added=result.members_added,
+            removed=result.members_removed,
+            displays=result.member_displays,
+            echo=wants("members", attributes, excluded),
+        )
+        patched = await svc.db.write(_write_patch, patch, origin(request))
+        if patched is None:
+            continue  # the group changed since it was read: apply the operations again
+        if patched.too_big_to_echo:
+            return Response(status_code=204, headers={"ETag": mapping.etag(patched.group.version)})
+        body = mapping.group_to_scim(patched.group, patched.members, base)
+        return written(request, "Group", body)
+    raise Conflict(f"Group {group_id} kept changing while this request was applied; retry it")
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def delete_group(request: Request) -> Response:
     svc, _ = scim_services(request)
-    async with svc.db.transaction() as conn:
-        group = await get_or_404(group_store.get, conn, "Group", request.path_params["id"])
-        check_if_match(request, mapping.etag(group.version))
-        await group_store.delete(conn, group.id)
-        await _audit(request, conn, "group.delete", group, {})
+    if_match = request.headers.get("if-match")
+    await svc.db.write(_delete, request.path_params["id"], if_match, origin(request))
     return Response(status_code=204)

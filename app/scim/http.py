@@ -23,7 +23,6 @@ from app.scim.errors import (
 )
 from app.scim.projection import parse_attribute_list
 from app.services import services
-from app.store import tokens
 from app.store.tokens import ApiToken
 
 SCIM_JSON = "application/scim+json"
@@ -59,7 +58,7 @@ async def authenticate(request: Request, *scopes: str) -> ApiToken:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
-    token = await tokens.find_by_plaintext(svc.db, value.strip())
+    token = await svc.tokens.find(value.strip())
     if token is None or not token.active:
         raise Unauthorized("The bearer token is unknown or revoked")
     if not token.allows(*scopes):
@@ -256,9 +255,8 @@ def list_response(resources: list[dict[str, Any]], total: int, start_index: int)
     )
 
 
-def check_if_match(request: Request, current_etag: str) -> None:
-    """412 if the client holds a stale version (If-Match)."""
-    header = request.headers.get("if-match")
+def check_if_match(header: str | None, current_etag: str) -> None:
+    """412 if the client holds a stale version (`header` is the request's If-Match)."""
     if header is None:
         return
     wanted = {t.strip() for t in header.split(",")}

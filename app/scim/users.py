@@ -1,25 +1,35 @@
-"""/scim/v2/Users: list, search, read, create, replace, patch, delete."""
+"""/scim/v2/Users: list, search, read, create, replace, patch, delete.
+
+Each request is one read round trip, or one write, or a read and a write (PUT and PATCH: the
+change is computed between them, on the event loop, and written only if the user is still the
+version that was read).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.db import Conn
+from app.db import Tx
 from app.scim import mapping
 from app.scim.endpoints import (
-    audit_change,
-    get_or_404,
+    ATTEMPTS,
+    Origin,
+    found,
     list_page,
+    origin,
     page_sql,
     read_response,
     scim_services,
     written,
 )
-from app.scim.errors import NotFound, Uniqueness
+from app.scim.errors import Conflict, Uniqueness
 from app.scim.filter_sql import USERS_TABLE
 from app.scim.http import (
     READ_SCOPES,
@@ -38,19 +48,109 @@ from app.services import Services
 from app.store import groups as group_store
 from app.store import sessions
 from app.store import users as user_store
-from app.store.users import User
+from app.store.groups import Member
+from app.store.users import User, UserFields
 
 log = logging.getLogger("webrix.scim")
 
-
-async def _render(conn: Conn, user: User, base: str) -> dict[str, Any]:
-    return mapping.user_to_scim(user, await group_store.groups_of(conn, user.id), base)
+# --- database work: statements only, each function one round trip -------------------------
 
 
-async def _audit(
-    request: Request, conn: Conn, action: str, user_id: str, detail: dict[str, Any]
-) -> None:
-    await audit_change(request, conn, action, "user", user_id, detail)
+def _read(tx: Tx, user_id: str) -> tuple[User, list[Member]] | None:
+    """A user and the groups it shows."""
+    user = user_store.get(tx, user_id)
+    return None if user is None else (user, group_store.groups_of(tx, user_id))
+
+
+def _page(
+    tx: Tx, where: str, args: list[object], order: str, offset: int, limit: int
+) -> tuple[int, list[User], dict[str, list[Member]]]:
+    total, users = user_store.search(tx, where, args, order_by=order, offset=offset, limit=limit)
+    return total, users, group_store.groups_of_many(tx, [u.id for u in users])
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What a write hands back: the user as stored, its groups, and sessions it ended."""
+
+    user: User
+    groups: list[Member]
+    sessions_ended: int = 0
+
+
+def _create(tx: Tx, fields: UserFields, resource_json: str, who: Origin) -> _Stored:
+    try:
+        user = user_store.create(tx, fields, resource_json, source="scim")
+    except user_store.UserExists:
+        existing = user_store.find_by_user_name(tx, fields.user_name)
+        if existing is None or not _may_adopt(existing, fields.external_id):
+            raise Uniqueness(f"A user with userName {fields.user_name!r} already exists") from None
+        # A user who signed in before SCIM knew them, or a deactivated user re-POSTed with the
+        # same externalId (Okta's reactivation): take it over instead of 409.
+        stored = _update(tx, existing, fields, resource_json, adopt=True)
+        assert stored is not None  # found in this same transaction
+        detail = {"userName": fields.user_name, "was": existing.source}
+        who.record(tx, "user.adopt", "user", existing.id, detail)
+        return stored
+    who.record(tx, "user.create", "user", user.id, {"userName": user.user_name})
+    return _Stored(user, [])
+
+
+def _may_adopt(existing: User, external_id: str | None) -> bool:
+    if existing.source == "jit":
+        return True
+    return not existing.active and external_id is not None and existing.external_id == external_id
+
+
+def _update(
+    tx: Tx, read: User, fields: UserFields, resource_json: str, *, adopt: bool = False
+) -> _Stored | None:
+    """Overwrite the user `read` was read as; None if it is no longer that version."""
+    try:
+        updated = user_store.replace(
+            tx,
+            read.id,
+            fields,
+            resource_json,
+            source="scim" if adopt else None,
+            expect_version=read.version,
+        )
+    except user_store.UserExists:
+        raise Uniqueness(f"A user with userName {fields.user_name!r} already exists") from None
+    if updated is None:
+        return None
+    ended = sessions.delete_for_user(tx, read.id) if read.active and not updated.active else 0
+    return _Stored(updated, group_store.groups_of(tx, read.id), ended)
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A PUT or PATCH computed from the version `read` of a user, ready to be written."""
+
+    read: User
+    fields: UserFields
+    resource_json: str
+    action: str
+    detail: dict[str, Any]
+
+
+def _write_change(tx: Tx, change: _Change, who: Origin) -> _Stored | None:
+    """Store `change` if the user is still the version it was computed from; else None."""
+    stored = _update(tx, change.read, change.fields, change.resource_json)
+    if stored is not None:
+        who.record(tx, change.action, "user", change.read.id, change.detail)
+    return stored
+
+
+def _delete(tx: Tx, user_id: str, if_match: str | None, who: Origin) -> None:
+    user = found(user_store.get(tx, user_id), "User", user_id)
+    if if_match is not None:
+        check_if_match(if_match, mapping.user_etag(user, group_store.groups_of(tx, user_id)))
+    user_store.delete(tx, user_id)
+    who.record(tx, "user.delete", "user", user_id, {"userName": user.user_name})
+
+
+# --- endpoints ------------------------------------------------------------------------------
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -64,10 +164,7 @@ async def find(
     """Total matching users and one projected page (FilterError on a bad filter)."""
     base = svc.config.scim_base_url
     where, args, order = page_sql(params, USERS_TABLE)
-    total, found = await user_store.search(
-        svc.db, where, args, order_by=order, offset=offset, limit=limit
-    )
-    memberships = await group_store.groups_of_many(svc.db, [u.id for u in found])
+    total, users, memberships = await svc.db.read(_page, where, args, order, offset, limit)
     items = [
         project(
             mapping.user_to_scim(u, memberships[u.id], base),
@@ -75,7 +172,7 @@ async def find(
             params.attributes,
             params.excluded,
         )
-        for u in found
+        for u in users
     ]
     return total, items
 
@@ -90,18 +187,19 @@ async def search_users(request: Request) -> Response:
     return await list_page(request, await search_params(request), find)
 
 
-async def _check_if_match(request: Request, conn: Conn, user: User) -> None:
-    """412 unless If-Match (if any) names the ETag the client was given, groups included."""
-    if request.headers.get("if-match") is not None:
-        groups = await group_store.groups_of(conn, user.id)
-        check_if_match(request, mapping.user_etag(user, groups))
-
-
 @scim_endpoint(*READ_SCOPES)
 async def get_user(request: Request) -> Response:
     svc, base = scim_services(request)
-    user = await get_or_404(user_store.get, svc.db, "User", request.path_params["id"])
-    return read_response(request, "User", await _render(svc.db, user, base))
+    user_id = request.path_params["id"]
+    user, groups = found(await svc.db.read(_read, user_id), "User", user_id)
+    return read_response(request, "User", mapping.user_to_scim(user, groups, base))
+
+
+def _respond(request: Request, base: str, stored: _Stored, status: int = 200) -> Response:
+    if stored.sessions_ended:
+        log.info("user %s deactivated; %d session(s) ended", stored.user.id, stored.sessions_ended)
+    body = mapping.user_to_scim(stored.user, stored.groups, base)
+    return written(request, "User", body, status)
 
 
 @scim_endpoint(*WRITE_SCOPES)
@@ -109,104 +207,73 @@ async def create_user(request: Request) -> Response:
     svc, base = scim_services(request)
     resource = normalize("User", await read_json(request))
     fields = mapping.user_fields(resource)
-    async with svc.db.transaction() as conn:
-        try:
-            user = await user_store.create(conn, fields, resource, source="scim")
-            await _audit(request, conn, "user.create", user.id, {"userName": user.user_name})
-        except user_store.UserExists:
-            existing = await user_store.find_by_user_name(conn, fields.user_name)
-            if existing is None or not _may_adopt(existing, fields.external_id):
-                raise Uniqueness(
-                    f"A user with userName {fields.user_name!r} already exists"
-                ) from None
-            # A user who signed in before SCIM knew them, or a deactivated user re-POSTed
-            # with the same externalId (Okta's reactivation): take it over instead of 409.
-            user = await _replace(conn, existing, fields, resource, adopt=True)
-            detail = {"userName": user.user_name, "was": existing.source}
-            await _audit(request, conn, "user.adopt", user.id, detail)
-        body = await _render(conn, user, base)
-    return written(request, "User", body, 201)
+    stored = await svc.db.write(_create, fields, json.dumps(resource), origin(request))
+    return _respond(request, base, stored, 201)
 
 
-def _may_adopt(existing: User, external_id: str | None) -> bool:
-    if existing.source == "jit":
-        return True
-    return not existing.active and external_id is not None and existing.external_id == external_id
+Plan = Callable[[User], tuple[dict[str, Any], dict[str, Any]] | None]
 
 
-async def _replace(
-    conn: Conn,
-    user: User,
-    fields: user_store.UserFields,
-    resource: dict[str, Any],
-    *,
-    adopt: bool = False,
-) -> User:
-    try:
-        updated = await user_store.replace(
-            conn, user.id, fields, resource, source="scim" if adopt else None
+async def _read_then_write(
+    request: Request, plan: Plan, *, action: str
+) -> tuple[_Stored | None, User, list[Member]]:
+    """Read the user, let `plan(user, groups)` compute the new resource (None: no change), and
+    write it unless the user changed in between, in which case all of it is done again."""
+    svc, _ = scim_services(request)
+    user_id = request.path_params["id"]
+    for _ in range(ATTEMPTS):
+        user, groups = found(await svc.db.read(_read, user_id), "User", user_id)
+        header = request.headers.get("if-match")
+        if header is not None:
+            check_if_match(header, mapping.user_etag(user, groups))
+        planned = plan(user)
+        if planned is None:
+            return None, user, groups
+        before, resource = planned
+        change = _Change(
+            read=user,
+            fields=mapping.user_fields(resource),
+            resource_json=json.dumps(resource),
+            action=action,
+            detail={"userName": resource["userName"], "changed": _changed(before, resource)},
         )
-    except user_store.UserExists:
-        raise Uniqueness(f"A user with userName {fields.user_name!r} already exists") from None
-    if updated is None:
-        raise NotFound(f"User {user.id} not found")
-    if user.active and not updated.active:
-        ended = await sessions.delete_for_user(conn, user.id)
-        log.info("user %s deactivated; %d session(s) ended", user.id, ended)
-    return updated
-
-
-async def _change(
-    request: Request,
-    conn: Conn,
-    user: User,
-    before: dict[str, Any],
-    resource: dict[str, Any],
-    action: str,
-) -> User:
-    """Store a replaced or patched user and audit which attributes changed."""
-    updated = await _replace(conn, user, mapping.user_fields(resource), resource)
-    detail = {"userName": updated.user_name, "changed": _changed(before, resource)}
-    await _audit(request, conn, action, user.id, detail)
-    return updated
+        stored = await svc.db.write(_write_change, change, origin(request))
+        if stored is not None:
+            return stored, user, groups
+    raise Conflict(f"User {user_id} kept changing while this request was applied; retry it")
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def replace_user(request: Request) -> Response:
-    svc, base = scim_services(request)
+    _, base = scim_services(request)
     resource = normalize("User", await read_json(request))
-    async with svc.db.transaction() as conn:
-        user = await get_or_404(user_store.get, conn, "User", request.path_params["id"])
-        await _check_if_match(request, conn, user)
-        updated = await _change(request, conn, user, user.resource, resource, "user.replace")
-        body = await _render(conn, updated, base)
-    return written(request, "User", body)
+
+    def plan(user: User) -> tuple[dict[str, Any], dict[str, Any]]:
+        return user.resource, resource
+
+    stored, _, _ = await _read_then_write(request, plan, action="user.replace")
+    assert stored is not None
+    return _respond(request, base, stored)
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def patch_user(request: Request) -> Response:
-    svc, base = scim_services(request)
+    _, base = scim_services(request)
     operations = await read_json(request)
-    async with svc.db.transaction() as conn:
-        user = await get_or_404(user_store.get, conn, "User", request.path_params["id"])
-        await _check_if_match(request, conn, user)
+
+    def plan(user: User) -> tuple[dict[str, Any], dict[str, Any]] | None:
         current = mapping.stored(mapping.user_to_scim(user, [], base), "groups")
         # With its id, so that an id echoed in a path-less value is checked, not ignored.
         result = apply_patch({**current, "id": user.id}, operations, "User")
-        resource = normalize("User", result.resource)
-        updated = user
-        if result.changed:
-            updated = await _change(request, conn, user, current, resource, "user.patch")
-        body = await _render(conn, updated, base)
-    return written(request, "User", body)
+        return (current, normalize("User", result.resource)) if result.changed else None
+
+    stored, user, groups = await _read_then_write(request, plan, action="user.patch")
+    return _respond(request, base, stored or _Stored(user, groups))
 
 
 @scim_endpoint(*WRITE_SCOPES)
 async def delete_user(request: Request) -> Response:
     svc, _ = scim_services(request)
-    async with svc.db.transaction() as conn:
-        user = await get_or_404(user_store.get, conn, "User", request.path_params["id"])
-        await _check_if_match(request, conn, user)
-        await user_store.delete(conn, user.id)
-        await _audit(request, conn, "user.delete", user.id, {"userName": user.user_name})
+    if_match = request.headers.get("if-match")
+    await svc.db.write(_delete, request.path_params["id"], if_match, origin(request))
     return Response(status_code=204)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from app.db import Conn, Row
+from app.db import Row, Tx
 from app.store import now
 
 
@@ -23,8 +23,8 @@ class AuditEvent:
     request_id: str | None
 
 
-async def record(
-    conn: Conn,
+def record(
+    tx: Tx,
     *,
     actor: str,
     action: str,
@@ -35,7 +35,7 @@ async def record(
     request_id: str | None = None,
 ) -> None:
     """Append one event."""
-    await conn.execute(
+    tx.execute(
         "INSERT INTO audit_events"
         " (at, actor, action, target_type, target_id, detail, ip, request_id)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -57,8 +57,8 @@ def _row(row: Row) -> AuditEvent:
     )
 
 
-async def recent(
-    conn: Conn, *, limit: int = 100, before_id: int | None = None, action_prefix: str | None = None
+def recent(
+    tx: Tx, *, limit: int = 100, before_id: int | None = None, action_prefix: str | None = None
 ) -> list[AuditEvent]:
     """Newest first, `limit` at most, optionally before an id and for one family of actions."""
     sql = "SELECT * FROM audit_events WHERE 1 = 1"
@@ -73,4 +73,4 @@ async def recent(
         )
     sql += " ORDER BY id DESC LIMIT ?"
     params.append(max(1, min(limit, 1000)))
-    return [_row(r) for r in await conn.fetch_all(sql, params)]
+    return [_row(r) for r in tx.fetch_all(sql, params)]

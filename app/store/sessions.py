@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.db import Conn
+from app.db import Tx
 from app.store import now, parse_time
 
 TOUCH_INTERVAL = timedelta(seconds=60)  # write last_seen at most once a minute per session
@@ -30,8 +30,8 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-async def create(
-    conn: Conn,
+def create(
+    tx: Tx,
     user_id: str,
     *,
     lifetime: timedelta,
@@ -44,7 +44,7 @@ async def create(
     session_id = secrets.token_urlsafe(32)
     stamp = now()
     expires = (parse_time(stamp) + lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")
-    await conn.execute(
+    tx.execute(
         "INSERT INTO sessions (id_hash, user_id, created, last_seen, expires, csrf_token,"
         " id_token, groups, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -63,11 +63,11 @@ async def create(
     return session_id
 
 
-async def get_valid(conn: Conn, session_id: str, *, idle_timeout: timedelta) -> Session | None:
+def get_valid(tx: Tx, session_id: str, *, idle_timeout: timedelta) -> Session | None:
     """The session if it exists, has not expired or idled out, and its user is active."""
     if not session_id or len(session_id) > 100:
         return None
-    row = await conn.fetch_one(
+    row = tx.fetch_one(
         "SELECT s.* FROM sessions s JOIN users u ON u.id = s.user_id"
         " WHERE s.id_hash = ? AND u.active = 1",
         (_hash(session_id),),
@@ -97,20 +97,18 @@ def needs_touch(session: Session) -> bool:
     return parse_time(session.last_seen) + TOUCH_INTERVAL <= parse_time(now())
 
 
-async def touch(conn: Conn, session: Session) -> None:
-    await conn.execute(
-        "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", (now(), session.id_hash)
-    )
+def touch(tx: Tx, session: Session) -> None:
+    tx.execute("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", (now(), session.id_hash))
 
 
-async def delete(conn: Conn, session_id: str) -> None:
-    await conn.execute("DELETE FROM sessions WHERE id_hash = ?", (_hash(session_id),))
+def delete(tx: Tx, session_id: str) -> None:
+    tx.execute("DELETE FROM sessions WHERE id_hash = ?", (_hash(session_id),))
 
 
-async def delete_for_user(conn: Conn, user_id: str) -> int:
+def delete_for_user(tx: Tx, user_id: str) -> int:
     """End every session of a user (deactivation, deletion); returns how many."""
-    return await conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+    return tx.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
 
-async def purge_expired(conn: Conn) -> int:
-    return await conn.execute("DELETE FROM sessions WHERE expires <= ?", (now(),))
+def purge_expired(tx: Tx) -> int:
+    return tx.execute("DELETE FROM sessions WHERE expires <= ?", (now(),))

@@ -7,7 +7,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from app.db import Conn, Database, Row
+from app.db import Database, Row, Tx
 from app.store import now
 
 TOKEN_PREFIX = "wxt_"  # noqa: S105
@@ -73,8 +73,8 @@ def validate(name: str, scopes: tuple[str, ...]) -> None:
         raise TokenError(f"unknown scope {unknown[0]!r}; choose from {', '.join(SCOPES)}")
 
 
-async def create(
-    conn: Conn, name: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, created_by: str | None = None
+def create(
+    tx: Tx, name: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, created_by: str | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token; returns it and the plaintext, which is never stored."""
     scopes = tuple(dict.fromkeys(scopes))
@@ -90,7 +90,7 @@ async def create(
         last_used=None,
         revoked=None,
     )
-    await conn.execute(
+    tx.execute(
         "INSERT INTO api_tokens (id, name, prefix, hash, scopes, created, created_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
@@ -106,33 +106,76 @@ async def create(
     return token, plaintext
 
 
-async def list_tokens(conn: Conn) -> list[ApiToken]:
-    rows = await conn.fetch_all("SELECT * FROM api_tokens ORDER BY rowid")
+def list_tokens(tx: Tx) -> list[ApiToken]:
+    rows = tx.fetch_all("SELECT * FROM api_tokens ORDER BY rowid")
     return [_row(r) for r in rows]
 
 
-async def get(conn: Conn, token_id: str) -> ApiToken | None:
-    row = await conn.fetch_one("SELECT * FROM api_tokens WHERE id = ?", (token_id,))
+def get(tx: Tx, token_id: str) -> ApiToken | None:
+    row = tx.fetch_one("SELECT * FROM api_tokens WHERE id = ?", (token_id,))
     return _row(row) if row else None
 
 
-async def revoke(conn: Conn, token_id: str) -> ApiToken:
+def revoke(tx: Tx, token_id: str) -> ApiToken:
     """Mark a token revoked (idempotent); TokenError if there is no such token."""
-    await conn.execute(
+    tx.execute(
         "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", (now(), token_id)
     )
-    token = await get(conn, token_id)
+    tx.changed("api_tokens")  # this process's TokenCache forgets it at commit
+    token = get(tx, token_id)
     if token is None:
         raise TokenError(f"no token with id {token_id!r}")
     return token
 
 
-async def find_by_plaintext(conn: Conn, plaintext: str) -> ApiToken | None:
+def find_by_plaintext(tx: Tx, plaintext: str) -> ApiToken | None:
     """The token whose hash matches, revoked or not; None if unknown or malformed."""
     if not looks_like_token(plaintext):
         return None
-    row = await conn.fetch_one("SELECT * FROM api_tokens WHERE hash = ?", (hash_token(plaintext),))
+    return find_by_hash(tx, hash_token(plaintext))
+
+
+def find_by_hash(tx: Tx, token_hash: str) -> ApiToken | None:
+    row = tx.fetch_one("SELECT * FROM api_tokens WHERE hash = ?", (token_hash,))
     return _row(row) if row else None
+
+
+class TokenCache:
+    """Active tokens by hash, so that checking a request's token costs no round trip.
+
+    A revocation by this process empties it when the write commits (`Database.on_change`);
+    one by another process (`webrix token revoke`) when the watcher sees SQLite's
+    `data_version` move (`clear`). Unknown and revoked tokens are never kept: each such
+    request asks the database, and made-up tokens cannot fill the cache.
+    """
+
+    def __init__(self, db: Database, max_size: int = 1024) -> None:
+        self._db = db
+        self._max_size = max_size
+        self._by_hash: dict[str, ApiToken] = {}
+        self._generation = 0
+        db.on_change("api_tokens", self.clear)
+
+    def clear(self) -> None:
+        self._by_hash.clear()
+        self._generation += 1
+
+    async def find(self, plaintext: str) -> ApiToken | None:
+        """The token `plaintext` names, revoked or not; None if unknown or malformed."""
+        if not looks_like_token(plaintext):
+            return None
+        token_hash = hash_token(plaintext)
+        cached = self._by_hash.get(token_hash)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        token = await self._db.read(find_by_hash, token_hash)
+        # A revocation that committed while we read must not be undone by caching the row.
+        if token is not None and token.active and generation == self._generation:
+            if len(self._by_hash) >= self._max_size:
+                self._by_hash.clear()
+            self._by_hash[token_hash] = token
+        return token
 
 
 class UsageRecorder:

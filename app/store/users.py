@@ -6,10 +6,11 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from app.db import Conn, Row
+from app.db import Row, Tx
 from app.store import now, paged, violates_unique
 
 
@@ -53,7 +54,13 @@ class User:
     created: str
     last_modified: str
     version: int
-    resource: dict[str, Any] = field(default_factory=dict)
+    resource_json: str = "{}"
+
+    @cached_property
+    def resource(self) -> dict[str, Any]:
+        """The stored SCIM payload, decoded when first needed (never on a database thread)."""
+        decoded: dict[str, Any] = json.loads(self.resource_json)
+        return decoded
 
     @property
     def name(self) -> str:
@@ -77,23 +84,23 @@ def _row(row: Row) -> User:
         created=row["created"],
         last_modified=row["last_modified"],
         version=row["version"],
-        resource=json.loads(row["resource"]),
+        resource_json=row["resource"],
     )
 
 
-async def get(conn: Conn, user_id: str) -> User | None:
-    row = await conn.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
+def get(tx: Tx, user_id: str) -> User | None:
+    row = tx.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
     return _row(row) if row else None
 
 
-async def find_by_sub(conn: Conn, sub: str) -> User | None:
-    row = await conn.fetch_one("SELECT * FROM users WHERE oidc_sub = ?", (sub,))
+def find_by_sub(tx: Tx, sub: str) -> User | None:
+    row = tx.fetch_one("SELECT * FROM users WHERE oidc_sub = ?", (sub,))
     return _row(row) if row else None
 
 
-async def find_by_email(conn: Conn, email: str) -> User | None:
+def find_by_email(tx: Tx, email: str) -> User | None:
     """A user whose userName, primary email or any email is `email` (case-insensitive)."""
-    row = await conn.fetch_one(
+    row = tx.fetch_one(
         "SELECT * FROM users WHERE user_name = ?1 OR email = ?1"
         " OR id IN (SELECT user_id FROM user_emails WHERE value = ?1)"
         " ORDER BY (user_name = ?1) DESC, created LIMIT 1",
@@ -102,32 +109,35 @@ async def find_by_email(conn: Conn, email: str) -> User | None:
     return _row(row) if row else None
 
 
-async def find_by_user_name(conn: Conn, user_name: str) -> User | None:
-    row = await conn.fetch_one("SELECT * FROM users WHERE user_name = ?", (user_name,))
+def find_by_user_name(tx: Tx, user_name: str) -> User | None:
+    row = tx.fetch_one("SELECT * FROM users WHERE user_name = ?", (user_name,))
     return _row(row) if row else None
 
 
-async def _write_emails(conn: Conn, user_id: str, emails: Sequence[Email]) -> None:
-    await conn.execute("DELETE FROM user_emails WHERE user_id = ?", (user_id,))
-    for e in emails:
-        await conn.execute(
+def _write_emails(tx: Tx, user_id: str, emails: Sequence[Email], *, new: bool = False) -> None:
+    if not new:
+        tx.execute("DELETE FROM user_emails WHERE user_id = ?", (user_id,))
+    if emails:
+        tx.execute_many(
             "INSERT INTO user_emails (user_id, value, type, is_primary) VALUES (?, ?, ?, ?)",
-            (user_id, e.value, e.type, int(e.primary)),
+            [(user_id, e.value, e.type, int(e.primary)) for e in emails],
         )
 
 
-async def create(
-    conn: Conn,
+def create(
+    tx: Tx,
     fields: UserFields,
-    resource: dict[str, Any],
+    resource_json: str,
     *,
     source: str = "scim",
     oidc_sub: str | None = None,
 ) -> User:
-    """Insert a user; UserExists on a userName clash (the unique index decides)."""
+    """Insert a user; UserExists on a userName clash (the unique index decides).
+
+    `resource_json` is the SCIM payload already encoded: encoding is done before the write."""
     stamp = now()
     try:
-        row = await conn.fetch_one(
+        row = tx.fetch_one(
             "INSERT INTO users (id, user_name, external_id, email, given_name, family_name,"
             " display_name, active, oidc_sub, source, resource, created, last_modified, version)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING *",
@@ -142,7 +152,7 @@ async def create(
                 int(fields.active),
                 oidc_sub,
                 source,
-                json.dumps(resource),
+                resource_json,
                 stamp,
                 stamp,
             ),
@@ -152,24 +162,27 @@ async def create(
             raise UserExists(fields.user_name) from None
         raise
     assert row is not None
-    await _write_emails(conn, row["id"], fields.emails)
+    _write_emails(tx, row["id"], fields.emails, new=True)
     return _row(row)
 
 
-async def replace(
-    conn: Conn,
+def replace(
+    tx: Tx,
     user_id: str,
     fields: UserFields,
-    resource: dict[str, Any],
+    resource_json: str,
     *,
     source: str | None = None,
+    expect_version: int | None = None,
 ) -> User | None:
-    """Overwrite a user's fields and payload (and `source` if given); None if absent."""
+    """Overwrite a user's fields and payload (and `source` if given); None if absent, or if
+    `expect_version` is given and the user is no longer at that version."""
     try:
-        row = await conn.fetch_one(
+        row = tx.fetch_one(
             "UPDATE users SET user_name = ?, external_id = ?, email = ?, given_name = ?,"
             " family_name = ?, display_name = ?, active = ?, resource = ?, last_modified = ?,"
-            " source = coalesce(?, source), version = version + 1 WHERE id = ? RETURNING *",
+            " source = coalesce(?, source), version = version + 1"
+            " WHERE id = ? AND version = coalesce(?, version) RETURNING *",
             (
                 fields.user_name,
                 fields.external_id,
@@ -178,10 +191,11 @@ async def replace(
                 fields.family_name,
                 fields.display_name,
                 int(fields.active),
-                json.dumps(resource),
+                resource_json,
                 now(),
                 source,
                 user_id,
+                expect_version,
             ),
         )
     except sqlite3.IntegrityError as exc:
@@ -190,30 +204,28 @@ async def replace(
         raise
     if row is None:
         return None
-    await _write_emails(conn, user_id, fields.emails)
+    _write_emails(tx, user_id, fields.emails)
     return _row(row)
 
 
-async def link_sub(conn: Conn, user_id: str, sub: str) -> None:
+def link_sub(tx: Tx, user_id: str, sub: str) -> None:
     """Remember the OpenID subject of a user at first sign-in."""
-    await conn.execute(
-        "UPDATE users SET oidc_sub = ? WHERE id = ? AND oidc_sub IS NULL", (sub, user_id)
-    )
+    tx.execute("UPDATE users SET oidc_sub = ? WHERE id = ? AND oidc_sub IS NULL", (sub, user_id))
 
 
-async def delete(conn: Conn, user_id: str) -> bool:
+def delete(tx: Tx, user_id: str) -> bool:
     """Remove a user, their emails, memberships and sessions (by cascade)."""
     # Their groups lose a member: a new version, so no client keeps a stale copy current.
-    await conn.execute(
+    tx.execute(
         "UPDATE groups SET last_modified = ?, version = version + 1"
         " WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?)",
         (now(), user_id),
     )
-    return await conn.execute("DELETE FROM users WHERE id = ?", (user_id,)) > 0
+    return tx.execute("DELETE FROM users WHERE id = ?", (user_id,)) > 0
 
 
-async def search(
-    conn: Conn,
+def search(
+    tx: Tx,
     where: str = "1 = 1",
     params: Sequence[Any] = (),
     *,
@@ -222,29 +234,26 @@ async def search(
     limit: int | None = 100,
 ) -> tuple[int, list[User]]:
     """Total matching and one page; `where`/`order_by` come from the filter compiler."""
-    total, rows = await paged(
-        conn, "users", where, params, order_by=order_by, offset=offset, limit=limit
-    )
+    total, rows = paged(tx, "users", where, params, order_by=order_by, offset=offset, limit=limit)
     return total, [_row(r) for r in rows]
 
 
-async def existing_ids(conn: Conn, ids: Sequence[str]) -> set[str]:
-    """Which of `ids` are users."""
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = list(ids[start : start + 500])
-        marks = ",".join("?" * len(chunk))
-        rows = await conn.fetch_all(f"SELECT id FROM users WHERE id IN ({marks})", chunk)  # noqa: S608
-        found.update(r[0] for r in rows)
-    return found
+def existing_ids(tx: Tx, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` are users (one statement, whatever the number of ids)."""
+    if not ids:
+        return set()
+    rows = tx.fetch_all(
+        "SELECT id FROM users WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+    )
+    return {r[0] for r in rows}
 
 
-async def count(conn: Conn) -> int:
-    row = await conn.fetch_one("SELECT count(*) FROM users")
+def count(tx: Tx) -> int:
+    row = tx.fetch_one("SELECT count(*) FROM users")
     return int(row[0]) if row else 0
 
 
-async def browse(conn: Conn, query: str, *, offset: int, limit: int) -> tuple[int, list[User]]:
+def browse(tx: Tx, query: str, *, offset: int, limit: int) -> tuple[int, list[User]]:
     """Users whose userName, email or name contains `query` (all when empty), by userName."""
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     where = (
@@ -252,14 +261,14 @@ async def browse(conn: Conn, query: str, *, offset: int, limit: int) -> tuple[in
         " OR display_name LIKE ?1 ESCAPE '\\'"
         " OR given_name || ' ' || family_name LIKE ?1 ESCAPE '\\')"
     )
-    total, rows = await paged(
-        conn, "users", where, [pattern], order_by="user_name", offset=offset, limit=limit
+    total, rows = paged(
+        tx, "users", where, [pattern], order_by="user_name", offset=offset, limit=limit
     )
     return total, [_row(r) for r in rows]
 
 
-async def counts(conn: Conn) -> dict[str, int]:
+def counts(tx: Tx) -> dict[str, int]:
     """How many users there are, active and suspended."""
-    row = await conn.fetch_one("SELECT count(*), coalesce(sum(active), 0) FROM users")
+    row = tx.fetch_one("SELECT count(*), coalesce(sum(active), 0) FROM users")
     total, active = (int(row[0]), int(row[1])) if row else (0, 0)
     return {"total": total, "active": active, "suspended": total - active}

@@ -66,7 +66,7 @@ async def test_posting_a_token_form_as_a_member_is_refused(member: Sso) -> None:
     token = await member.csrf_token()
     response = await member.client.post("/admin/api-tokens", data={"csrfToken": token, "name": "x"})
     assert response.status_code == 403
-    assert await tokens.list_tokens(member.db) == []
+    assert await member.db.read(tokens.list_tokens) == []
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -130,7 +130,7 @@ async def test_generate_without_csrf_token_is_refused(admin: Sso) -> None:
         headers={"Origin": "https://evil.example"},
     )
     assert other_site.status_code == 403
-    assert await tokens.list_tokens(admin.db) == []
+    assert await admin.db.read(tokens.list_tokens) == []
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ async def test_bad_token_forms_explain_themselves(
     )
     assert response.status_code == 400
     assert message in response.text
-    assert await tokens.list_tokens(admin.db) == []
+    assert await admin.db.read(tokens.list_tokens) == []
 
 
 async def test_revoke_stops_the_token_at_once(admin: Sso) -> None:
@@ -206,7 +206,7 @@ async def test_a_reload_neither_shows_the_token_again_nor_mints_another(admin: S
     assert re.search(r"wxt_[A-Za-z0-9_-]{43}", first.text)
     again = await admin.client.get("/admin/api-tokens")
     assert not re.search(r"wxt_[A-Za-z0-9_-]{43}", again.text)
-    assert [t.name for t in await tokens.list_tokens(admin.db)] == ["once"]
+    assert [t.name for t in await admin.db.read(tokens.list_tokens)] == ["once"]
 
 
 async def test_a_new_token_is_shown_only_to_the_session_that_made_it(

@@ -7,6 +7,7 @@ async with sso_app(make_config, access={"jit_provisioning": False}) as sso:
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ class Sso:
         return token
 
     async def events(self, action: str) -> list[AuditEvent]:
-        return [e for e in await audit.recent(self.db, limit=1000) if e.action == action]
+        return [e for e in await self.db.read(audit.recent, limit=1000) if e.action == action]
 
     async def add_user(self, email: str, *, active: bool = True, sub: str | None = None) -> User:
         """A user as SCIM provisioning would have created it."""
@@ -122,11 +123,12 @@ class Sso:
             emails=(Email(email, "work", True),),
         )
         resource = {"userName": email, "active": active}
-        async with self.db.transaction() as conn:
-            return await user_store.create(conn, fields, resource, source="scim", oidc_sub=sub)
+        return await self.db.write(
+            user_store.create, fields, json.dumps(resource), source="scim", oidc_sub=sub
+        )
 
     async def user_by_email(self, email: str) -> User | None:
-        return await user_store.find_by_email(self.db, email)
+        return await self.db.read(user_store.find_by_email, email)
 
     async def assert_refused(
         self, response: httpx.Response, status: int, reason: str, *texts: str

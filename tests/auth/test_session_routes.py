@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.config import Config
+from app.db import Tx
 from app.store import groups as group_store
 from app.store import sessions as session_store
 from tests.auth.sso import (
@@ -127,8 +128,7 @@ async def test_delete_for_user_ends_every_session(sso: Sso) -> None:
     first = saved_cookies(sso.client)
     sso.client.cookies.clear()
     await sso.signed_in()  # a second browser
-    async with sso.db.transaction() as conn:
-        assert await session_store.delete_for_user(conn, user_id) == 2
+    assert await sso.db.write(session_store.delete_for_user, user_id) == 2
     assert await sso.session() == {}
     restore_cookies(sso.client, first)
     assert await sso.session() == {}
@@ -247,9 +247,12 @@ async def test_groups_claim_string_or_list_on_the_dashboard(
 
 async def test_dashboard_shows_scim_groups(sso: Sso) -> None:
     user = await sso.add_user(ADA)
-    async with sso.db.transaction() as conn:
-        group = await group_store.create(conn, "Finance", None, {"displayName": "Finance"})
-        await group_store.add_members(conn, group.id, [user.id])
+
+    def finance(tx: Tx) -> None:
+        group = group_store.create(tx, "Finance", None, '{"displayName": "Finance"}')
+        group_store.add_members(tx, group.id, [user.id])
+
+    await sso.db.write(finance)
     await sso.signed_in()
     page = await sso.client.get("/")
     assert "Finance" in page.text
@@ -342,8 +345,7 @@ async def test_expired_sessions_are_purged_at_the_next_sign_in(
 ) -> None:
     async with sso_app(make_config) as sso:
         await sso.signed_in()
-        async with sso.db.transaction() as conn:
-            await conn.execute("UPDATE sessions SET expires = '2000-01-01T00:00:00Z'")
+        await sso.db.execute("UPDATE sessions SET expires = '2000-01-01T00:00:00Z'")
         sso.client.cookies.clear()
         await sso.signed_in()
         rows = await sso.db.fetch_all("SELECT expires FROM sessions")

@@ -19,8 +19,8 @@ async def test_each_start_prints_a_new_token_and_revokes_the_last(tmp_path: Path
     assert first != second
     db = await Database.open(cfg.database.path)
     try:
-        old = await tokens.find_by_plaintext(db, first)
-        new = await tokens.find_by_plaintext(db, second)
+        old = await db.read(tokens.find_by_plaintext, first)
+        new = await db.read(tokens.find_by_plaintext, second)
     finally:
         await db.close()
     assert old is not None and not old.active

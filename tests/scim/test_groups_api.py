@@ -11,7 +11,7 @@ import pytest
 from starlette.applications import Starlette
 
 from app.config import Config
-from app.db import Database
+from app.db import Database, Tx
 from app.main import create_app
 from app.scim import groups as scim_groups
 from app.services import Services
@@ -90,7 +90,7 @@ class Scim:
         return [r[0] for r in rows]
 
     async def events(self, action: str) -> list[audit.AuditEvent]:
-        return [e for e in await audit.recent(self.db, limit=1000) if e.action == action]
+        return [e for e in await self.db.read(audit.recent, limit=1000) if e.action == action]
 
 
 @pytest.fixture
@@ -734,7 +734,7 @@ async def test_every_group_change_is_audited_with_the_token(scim: Scim) -> None:
     assert (await scim.client.delete(f"{BASE}/Groups/{gid}")).status_code == 204
 
     events = [
-        e for e in reversed(await audit.recent(scim.db, limit=100)) if e.target_type == "group"
+        e for e in reversed(await scim.db.read(audit.recent, limit=100)) if e.target_type == "group"
     ]
     assert [e.action for e in events] == [
         "group.create",
@@ -802,16 +802,19 @@ async def _seed_members(scim: Scim, group_id: str, count: int, prefix: str) -> l
     """`count` users in the group, inserted directly (fast); returns their ids."""
     ids = [f"{prefix}-{i:06d}" for i in range(count)]
     stamp = "2026-01-01T00:00:00Z"
-    async with scim.db.transaction() as conn:
-        for uid in ids:
-            await conn.execute(
-                "INSERT INTO users (id, user_name, email, resource, created, last_modified)"
-                " VALUES (?, ?, ?, '{}', ?, ?)",
-                (uid, f"{uid}@example.com", f"{uid}@example.com", stamp, stamp),
-            )
-            await conn.execute(
-                "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", (group_id, uid)
-            )
+
+    def insert(tx: Tx) -> None:
+        tx.execute_many(
+            "INSERT INTO users (id, user_name, email, resource, created, last_modified)"
+            " VALUES (?, ?, ?, '{}', ?, ?)",
+            [(uid, f"{uid}@example.com", f"{uid}@example.com", stamp, stamp) for uid in ids],
+        )
+        tx.execute_many(
+            "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)",
+            [(group_id, uid) for uid in ids],
+        )
+
+    await scim.db.write(insert)
     return ids
 
 

@@ -107,8 +107,7 @@ async def test_the_scheme_name_is_case_insensitive(scim: Scim) -> None:
 
 async def test_a_revoked_token_is_refused(scim: Scim) -> None:
     assert (await scim.get("/Users")).status_code == 200
-    async with scim.db.transaction() as conn:
-        await token_store.revoke(conn, scim.token_id)
+    await scim.db.write(token_store.revoke, scim.token_id)
     _assert_unauthorized(await scim.get("/Users"))
     _assert_unauthorized(await scim.post("/Users", user_body()))
 
@@ -153,23 +152,23 @@ async def test_write_scopes_may_write(scim: Scim, scope: str) -> None:
 
 async def test_last_used_is_recorded_at_most_once_a_minute(scim: Scim) -> None:
     token_id, plaintext = await scim.new_token("admin:scim")
-    stored = await token_store.get(scim.db, token_id)
+    stored = await scim.db.read(token_store.get, token_id)
     assert stored is not None and stored.last_used is None
     assert (await scim.get("/Users", token=plaintext)).status_code == 200
-    stored = await token_store.get(scim.db, token_id)
+    stored = await scim.db.read(token_store.get, token_id)
     assert stored is not None and stored.last_used is not None
     # A second request within the minute must not write: a marker value survives it.
     marker = "2000-01-01T00:00:00Z"
     await scim.db.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (marker, token_id))
     assert (await scim.get("/Users", token=plaintext)).status_code == 200
-    stored = await token_store.get(scim.db, token_id)
+    stored = await scim.db.read(token_store.get, token_id)
     assert stored is not None and stored.last_used == marker
 
 
 async def test_refused_requests_do_not_count_as_use(scim: Scim) -> None:
     token_id, plaintext = await scim.new_token("admin:read")
     assert (await scim.post("/Users", user_body(), token=plaintext)).status_code == 403
-    stored = await token_store.get(scim.db, token_id)
+    stored = await scim.db.read(token_store.get, token_id)
     assert stored is not None and stored.last_used is None
 
 

@@ -155,7 +155,7 @@ class Scim:
 
     async def events(self, action: str | None = None) -> list[AuditEvent]:
         """Audit events, oldest first, optionally of one action."""
-        found = reversed(await audit.recent(self.db, limit=1000))
+        found = reversed(await self.db.read(audit.recent, limit=1000))
         return [e for e in found if action is None or e.action == action]
 
 
