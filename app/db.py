@@ -11,16 +11,20 @@ processes, such as the CLI). Knows nothing of any table's meaning.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
+
+from app.group_commit import MAX_BATCH, Write, run_batch
 
 BUSY_TIMEOUT_MS = 10_000
 Row = sqlite3.Row
@@ -127,24 +131,6 @@ def _read_job(
     return job
 
 
-def _write_job(
-    fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Callable[[sqlite3.Connection], tuple[T, int, set[str]]]:
-    def job(conn: sqlite3.Connection) -> tuple[T, int, set[str]]:
-        tx = Tx(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(tx, *args, **kwargs)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return result, tx.statements, tx.changes
-
-    return job
-
-
 class Database:
     """The service's SQLite file, opened by `Database.open(path)`."""
 
@@ -157,6 +143,8 @@ class Database:
         self._readers = readers
         self._busy = [0] * len(readers)
         self._listeners: dict[str, list[Callable[[], None]]] = defaultdict(list)
+        self._queued: list[Write] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str, *, readers: int = 2) -> Database:
@@ -177,6 +165,8 @@ class Database:
         return cls(path, writer, reader_conns)
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer  # every queued write is committed (or fails) first
         for conn in [*self._readers, self._writer]:
             await conn.close()
 
@@ -197,18 +187,47 @@ class Database:
     async def write(
         self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """`fn(tx, *args)` in one write transaction, rolled back if it raises: one round trip.
+        """`fn(tx, *args)` in a write transaction, undone alone if it raises; its result once
+        the transaction has committed. Writes queued together share one transaction and one
+        round trip (see `app.group_commit`).
 
         `fn` runs on the writer's thread while every other write waits, so it should only run
         statements: whatever can be computed before belongs before.
         """
-        result, statements, changes = await _on_thread(self._writer, _write_job(fn, args, kwargs))
-        self.stats.writes += 1
-        self.stats.statements += statements
-        for table in changes:
-            for listener in self._listeners.get(table, ()):
-                listener()
+        write = Write(fn, args, kwargs, asyncio.get_running_loop().create_future())
+        self._queued.append(write)
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_queued())
+        # Shielded: a caller that gives up (a client gone) leaves its write to its fate, and
+        # never takes the committer down with it.
+        result: T = await asyncio.shield(write.future)
         return result
+
+    async def _commit_queued(self) -> None:
+        """Commit what is queued, batch after batch, until nothing is; then end."""
+        try:
+            while self._queued:
+                batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
+                try:
+                    await _on_thread(self._writer, partial(run_batch, batch=batch, make_tx=Tx))
+                except BaseException as exc:
+                    for write in batch:
+                        _settle(write.future, error=exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                self.stats.writes += 1
+                for write in batch:
+                    self.stats.statements += write.statements
+                    if write.ok:
+                        for table in write.changes:
+                            for listener in self._listeners.get(table, ()):
+                                listener()
+                        _settle(write.future, result=write.result)
+                    else:
+                        _settle(write.future, error=write.error)
+        finally:
+            self._committer = None
 
     def on_change(self, table: str, listener: Callable[[], None]) -> None:
         """Call `listener` after every write of this process that marked `table` changed."""
@@ -238,6 +257,20 @@ class Database:
             return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
         return await _on_thread(self._writer, job)
+
+
+def _settle(
+    future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None
+) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(result)
+    elif isinstance(error, Exception):
+        future.set_exception(error)
+        future.exception()  # retrieved: a caller that gave up must not make asyncio complain
+    else:
+        future.cancel()  # the committer itself was cancelled (shutdown)
 
 
 def _fetch_one(tx: Tx, sql: str, params: Params) -> Row | None:

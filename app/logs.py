@@ -7,13 +7,14 @@ cookies or bodies, and the values of query parameters that can carry secrets are
 from __future__ import annotations
 
 import logging
+import random
 import re
+import sys
+import threading
 import time
-import uuid
 from contextvars import ContextVar
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -34,6 +35,7 @@ SECURITY_HEADERS = [
     ),
 ]
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
+_X_REQUEST_ID = b"x-request-id"
 
 
 class RequestIdFilter(logging.Filter):
@@ -44,12 +46,81 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class _Formatter(logging.Formatter):
+    """The stock format, with the date and time rendered once a second rather than per line."""
+
+    _cache: tuple[int, str] = (-1, "")  # one tuple: threads never see half an update
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second, stamp = self._cache
+        if int(record.created) != second:
+            second = int(record.created)
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._cache = (second, stamp)
+        return f"{stamp},{int(record.msecs):03d}"
+
+
+class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes access lines in batches, as nginx's `access_log … buffer= flush=` does: one write
+    per `max_bytes` or `max_delay` seconds instead of one per request. Any other line is written
+    at once, with every line before it; `flush()` writes whatever waits (the app's watcher calls
+    it twice a second, and the lifespan at shutdown)."""
+
+    def __init__(self, max_bytes: int = 16_384, max_delay: float = 0.5) -> None:
+        super().__init__(sys.stderr)
+        self.max_bytes, self.max_delay = max_bytes, max_delay
+        self._pending: list[str] = []
+        self._size = 0
+        self._since = time.monotonic()
+        self._lock_pending = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        with self._lock_pending:
+            self._pending.append(line)
+            self._size += len(line)
+            due = (
+                record.name != access_log.name
+                or self._size >= self.max_bytes
+                or time.monotonic() - self._since >= self.max_delay
+            )
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock_pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._size = 0
+            self._since = time.monotonic()
+        if text:
+            with self.lock:  # type: ignore[union-attr]
+                self.stream.write(text)
+                self.stream.flush()
+
+
+def flush_logs() -> None:
+    """Write out the lines the root logger's handlers hold."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 def setup_logging(level: str = "info") -> None:
     """Plain-text logs on stderr, each line with its request id."""
-    handler = logging.StreamHandler()
+    # Every request writes an access line: skip what the format never prints (the calling
+    # source line, thread and process names), as the logging HOWTO's "Optimization" advises.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = BufferedStreamHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        _Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -60,8 +131,8 @@ def setup_logging(level: str = "info") -> None:
 
 def redact_query(query: str) -> str:
     """The query string with the values of secret-looking parameters replaced by `***`."""
-    if not query:
-        return ""
+    if not query or not _SENSITIVE.search(query):
+        return query  # nothing to hide (the common case): no need to parse it
     pairs = parse_qsl(query, keep_blank_values=True)
     return urlencode([(k, "***" if _SENSITIVE.search(k) else v) for k, v in pairs])
 
@@ -75,14 +146,22 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
         self.app = app
-        self.headers = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
+        chosen = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
+        self.headers = [(name.lower().encode(), value.encode()) for name, value in chosen]
+
+    def _incoming_id(self, scope: Scope) -> str | None:
+        for name, value in scope["headers"]:
+            if name == _X_REQUEST_ID:
+                text: str = value.decode("latin-1")
+                return text if _INCOMING_ID.fullmatch(text) else None
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex
+        # A correlation id, not a secret: the fast generator will do (os.urandom is a syscall).
+        rid = self._incoming_id(scope) or f"{random.getrandbits(128):032x}"
         token = request_id_var.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
@@ -92,11 +171,13 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = rid
-                for name, value in self.headers:
-                    if name not in headers:
-                        headers.append(name, value)
+                # Raw header pairs (names are lower-case bytes in ASGI): ours are added unless
+                # the response set its own, and the request id replaces any other.
+                headers = [h for h in message.get("headers", ()) if h[0] != _X_REQUEST_ID]
+                present = {name for name, _ in headers}
+                headers.append((_X_REQUEST_ID, rid.encode()))
+                headers += [h for h in self.headers if h[0] not in present]
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -21,7 +21,7 @@ from app import errors
 from app.admin import routes as admin_routes
 from app.auth import routes as auth_routes
 from app.config import Config
-from app.logs import RequestContextMiddleware
+from app.logs import RequestContextMiddleware, flush_logs
 from app.scim import routes as scim_routes
 from app.services import Services, services
 
@@ -88,12 +88,13 @@ def create_app(
                 tasks.cancel_scope.cancel()
         finally:
             await svc.stop()
+            flush_logs()  # uvicorn may end the process by its signal: no atexit flush
 
     routes: list[BaseRoute] = [
+        scim_routes.mount(),  # first: the routes matched most often are tried first
         Route("/healthz", healthz, name="healthz"),
         Route("/readyz", readyz, name="readyz"),
         *auth_routes.routes(),
-        scim_routes.mount(),
         *admin_routes.routes(),
         Route("/static/{name}", static_file, name="static"),
     ]

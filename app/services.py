@@ -15,6 +15,7 @@ from app.auth.oidc import OidcClient
 from app.auth.transaction import TRANSACTION_MAX_AGE
 from app.config import Config
 from app.db import Database
+from app.logs import flush_logs
 from app.store.tokens import ApiToken, TokenCache, UsageRecorder
 
 USER_AGENT = "webrix-identity/0.1"
@@ -114,11 +115,13 @@ class Services:
 
     async def watch_other_processes(self, interval: float = WATCH_INTERVAL) -> None:
         """Forget cached tokens whenever another process (the CLI) commits: a token revoked
-        with `webrix token revoke` stops working here within `interval` seconds."""
+        with `webrix token revoke` stops working here within `interval` seconds. Also writes
+        out buffered log lines at the same pace."""
         db = self.db
         seen = await db.data_version()
         while True:
             await anyio.sleep(interval)
+            flush_logs()  # buffered access lines reach the log within `interval`
             try:
                 version = await db.data_version()
             except Exception:  # the database closing under us at shutdown, or a fault

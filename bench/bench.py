@@ -89,6 +89,8 @@ class Figures:
     p99_ms: float
     non2xx: int
     requests: int
+    cpu_ms: float = 0.0  # server CPU time (all its threads) per request
+    loop_ms: float = 0.0  # of which on the event loop's thread
 
 
 def free_port() -> int:
@@ -104,7 +106,8 @@ def write_config(folder: Path, port: int) -> Path:
         "[server]\n"
         f'public_url = "http://127.0.0.1:{port}"\n'
         f'secret_key = "{secrets.token_urlsafe(48)}"\n'
-        "[database]\n"
+        + (f'log_level = "{os.environ["XLOG"]}"\n' if os.environ.get("XLOG") else "")
+        + "[database]\n"
         f'path = "{folder / "webrix.db"}"\n'
         "[auth.jumpcloud]\n"
         'client_id = "bench"\nclient_secret = "bench-secret"\n',
@@ -122,6 +125,14 @@ def webrix(config: Path, *args: str) -> str:
         check=True,
     )
     return done.stdout
+
+
+def cpu_seconds(pid: int, *, main_thread: bool = False) -> float:
+    """User and system CPU time of a process so far (all threads, or only the main thread:
+    the event loop's), from /proc."""
+    path = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -232,21 +243,43 @@ def run_scale(
     results: dict[str, Figures] = {}
     with (
         serve(service, port, folder / "service.log", "/healthz") as proc,
-        serve(baseline, base_port, folder / "baseline.log", "/json"),
+        serve(baseline, base_port, folder / "baseline.log", "/json") as base_proc,
     ):
         for op in OPS:
-            p = port if op.target == "service" else base_port
+            if args.only and op.target == "service" and args.only not in op.label:
+                continue
+            if (
+                args.only
+                and op.target == "baseline"
+                and not any(args.only in o.label and o.baseline == op.label for o in OPS)
+            ):
+                continue
+            p, pid = (port, proc.pid) if op.target == "service" else (base_port, base_proc.pid)
             url = f"http://127.0.0.1:{p}{op.path}"
-            common = dict(connections=args.connections, group=seeded.group_id)
-            wrk(url, op.mode, files[op.ids], token, seconds=1, **common)  # type: ignore[arg-type]
-            results[op.label] = wrk(
+            ids = files[op.ids]
+            wrk(
                 url,
                 op.mode,
-                files[op.ids],
+                ids,
+                token,
+                seconds=1,
+                connections=args.connections,
+                group=seeded.group_id,
+            )  # warm-up
+            before, loop_before = cpu_seconds(pid), cpu_seconds(pid, main_thread=True)
+            figures = wrk(
+                url,
+                op.mode,
+                ids,
                 token,
                 seconds=args.duration,
-                **common,  # type: ignore[arg-type]
+                connections=args.connections,
+                group=seeded.group_id,
             )
+            n = max(figures.requests, 1)
+            figures.cpu_ms = (cpu_seconds(pid) - before) * 1000 / n
+            figures.loop_ms = (cpu_seconds(pid, main_thread=True) - loop_before) * 1000 / n
+            results[op.label] = figures
             print(
                 f"  {users:>7,} users  {op.label:<42} {results[op.label].rate:>8.0f}/s",
                 file=sys.stderr,
@@ -291,6 +324,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--scales", default="1000,100000", help="users, comma-separated")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--only", default="", help="only the operations whose name has this")
+    parser.add_argument("--no-push", action="store_true", help="skip the initial push")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `make bench` installs it (apt-get install wrk)")
@@ -303,7 +338,7 @@ def main() -> int:
             figures, rss = {}, {}
             for users in scales:
                 figures[users], rss[users] = run_scale(folder / f"r{n}-{users}", users, args)
-            push = run_push(folder / f"r{n}-push")
+            push = Figures(0, 0, 0, 0, 0) if args.no_push else run_push(folder / f"r{n}-push")
             print(f"  push of {PUSH_USERS:,} users: {push.rate:.1f} s", file=sys.stderr)
             runs.append((figures, rss, push))
     finally:
@@ -328,20 +363,23 @@ def report(
     )
     print(
         f"{'users':>7}  {'operation':<42} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
-        f" {'non-2xx':>7} {'ratio':>6}"
+        f" {'non-2xx':>7} {'CPU ms':>6} {'loop':>5} {'ratio':>6}"
     )
     for users in scales:
         for op in OPS:
+            if op.label not in runs[0][0][users]:
+                continue
             rows = [r[0][users][op.label] for r in runs]
             rate = median([f.rate for f in rows])
             ratio = ""
-            if op.baseline:
+            if op.baseline and op.baseline in runs[0][0][users]:
                 base = median([r[0][users][op.baseline].rate for r in runs])
                 ratio = f"{rate / base:.2f}"
+            p50, p99 = median([f.p50_ms for f in rows]), median([f.p99_ms for f in rows])
+            cpu, loop = median([f.cpu_ms for f in rows]), median([f.loop_ms for f in rows])
             print(
-                f"{users:>7,}  {op.label:<42} {rate:>8.0f} {median([f.p50_ms for f in rows]):>7.1f}"
-                f" {median([f.p99_ms for f in rows]):>7.1f} {sum(f.non2xx for f in rows):>7}"
-                f" {ratio:>6}"
+                f"{users:>7,}  {op.label:<42} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f}"
+                f" {sum(f.non2xx for f in rows):>7} {cpu:>6.2f} {loop:>5.2f} {ratio:>6}"
             )
         print(
             f"{users:>7,}  peak RSS of the service: {median([r[1][users] for r in runs]):.0f} MiB"

@@ -132,22 +132,24 @@ def _error(message: str, pos: int) -> FilterError:
     return FilterError(f"{message} {_at(pos)}", pos + 1)
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_PLAIN_STRING = re.compile(r'"[^"\\\x00-\x1f]*"')  # no escape, no control character
+_WORD = re.compile(r"[A-Za-z_$.][A-Za-z0-9_$\-:.]*")
+
+
 def _read_string(text: str, start: int) -> _Token:
-    i = start + 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-        elif text[i] == '"':
-            literal = text[start : i + 1]
-            try:
-                value = json.loads(literal)
-                value.encode("utf-8")  # rejects lone surrogates such as "\ud800"
-            except (ValueError, UnicodeEncodeError):
-                raise _error("invalid string (bad escape or control character)", start) from None
-            return _Token("string", literal, start, value)
-        else:
-            i += 1
-    raise _error("unterminated string starting", start)
+    match = _STRING.match(text, start)
+    if match is None:
+        raise _error("unterminated string starting", start)
+    literal = match.group()
+    if _PLAIN_STRING.fullmatch(literal) and literal.isascii():
+        return _Token("string", literal, start, literal[1:-1])
+    try:
+        value = json.loads(literal)
+        value.encode("utf-8")  # rejects lone surrogates such as "\ud800"
+    except (ValueError, UnicodeEncodeError):
+        raise _error("invalid string (bad escape or control character)", start) from None
+    return _Token("string", literal, start, value)
 
 
 def _read_number(text: str, start: int) -> _Token:
@@ -177,10 +179,9 @@ def _tokenize(text: str) -> list[_Token]:
         elif ch == "-" or ch in string.digits:
             token = _read_number(text, i)
         elif ch in _WORD_START:
-            end = i
-            while end < len(text) and text[end] in _WORD_CHARS:
-                end += 1
-            token = _Token("word", text[i:end], i)
+            word = _WORD.match(text, i)
+            assert word is not None  # ch is a word start
+            token = _Token("word", word.group(), i)
         else:
             raise _error(f"unexpected character {ch!r}", i)
         tokens.append(token)
@@ -360,8 +361,20 @@ def _split_urn(text: str) -> tuple[str, str]:
     return uri, rest
 
 
+# The shape of nearly every filter an identity provider sends (`userName eq "…"`): read by one
+# regular expression into exactly the node the parser would build.
+_SIMPLE = re.compile(
+    r"\s*([A-Za-z][A-Za-z0-9_-]*)(?:\.([A-Za-z][A-Za-z0-9_-]*))?\s+"
+    r'(eq|ne|co|sw|ew|gt|ge|lt|le)\s+"([^"\\\x00-\x1f]*)"\s*',
+    re.IGNORECASE,
+)
+
+
 def parse_filter(text: str) -> Filter:
     """Parse a SCIM filter; raise FilterError naming the position of the first problem."""
+    simple = _SIMPLE.fullmatch(text)
+    if simple and len(text) <= MAX_LENGTH and text.isascii() and simple[1].lower() != "not":
+        return Compare(AttrPath(simple[1], simple[2], None), simple[3].lower(), simple[4])
     parser = _Parser(text)
     result = parser.disjunction(False)
     parser.expect_end()

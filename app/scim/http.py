@@ -23,6 +23,7 @@ from app.scim.errors import (
 )
 from app.scim.projection import parse_attribute_list
 from app.services import services
+from app.store import tokens
 from app.store.tokens import ApiToken
 
 SCIM_JSON = "application/scim+json"
@@ -35,6 +36,7 @@ _INTEGER = re.compile(r"-?[0-9]+")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \uD800-\uDFFF written as an escape
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class ScimResponse(Response):
@@ -48,7 +50,7 @@ class ScimResponse(Response):
     def render(self, content: Any) -> bytes:
         if content is None:
             return b""
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return _ENCODER.encode(content).encode()
 
 
 async def authenticate(request: Request, *scopes: str) -> ApiToken:
@@ -58,12 +60,14 @@ async def authenticate(request: Request, *scopes: str) -> ApiToken:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
-    token = await svc.tokens.find(value.strip())
+    value = value.strip()
+    token = svc.tokens.cached(value) or await svc.tokens.find(value)
     if token is None or not token.active:
         raise Unauthorized("The bearer token is unknown or revoked")
     if not token.allows(*scopes):
         raise Forbidden(f"This token lacks the scope for this request ({' or '.join(scopes)})")
-    await svc.token_usage.record(svc.db, token.id)
+    if svc.token_usage.due(token.id):
+        await svc.db.write(tokens.mark_used, token.id)
     request.state.token = token
     return token
 
@@ -203,31 +207,41 @@ def _outside_strings(text: str) -> str:
     return "".join(out)
 
 
-def _raw_filter(query_string: bytes) -> str | None:
-    """The ``filter`` parameter with each '+' read as the client meant it.
+def _filter_value(raw: str) -> str:
+    """The ``filter`` parameter's raw (still percent-encoded) value, each '+' read as meant.
 
     A form encoder writes a space as '+' and a plus as %2B; an RFC 3986 encoder writes a space as
     %20 and may leave a plus as it is. A filter has spaces between its tokens, so a '+' outside
     every quoted value means form encoding; otherwise every '+' is literal, as in
     ``userName eq "alice+test@example.com"`` (a known JumpCloud stumbling block).
     """
-    raw = None
-    for pair in query_string.decode("latin-1").split("&"):
-        key, _, value = pair.partition("=")
-        if unquote_plus(key) == "filter":
-            raw = value  # the last one wins, as in request.query_params
-    if raw is None:
-        return None
-    literal = unquote(raw)
+    literal = unquote(raw) if "%" in raw else raw
+    if "+" not in raw:
+        return literal
     return unquote_plus(raw) if "+" in _outside_strings(literal) else literal
+
+
+def _unquote_plus(text: str) -> str:
+    return unquote_plus(text) if "%" in text or "+" in text else text
+
+
+def query(query_string: bytes) -> dict[str, str]:
+    """A query string's parameters, the last of a repeated name winning (as Starlette's
+    `request.query_params`), parsed in one pass; ``filter`` as `_filter_value` reads it."""
+    params: dict[str, str] = {}
+    for pair in query_string.decode("latin-1").split("&"):
+        if not pair:
+            continue
+        key, _, raw = pair.partition("=")
+        name = _unquote_plus(key)
+        params[name] = _filter_value(raw) if name == "filter" else _unquote_plus(raw)
+    return params
 
 
 def query_params(request: Request) -> ListParams:
     """List parameters from the query string of a GET."""
     cfg = services(request).config.scim
-    source = dict(request.query_params)
-    if "filter" in source:
-        source["filter"] = _raw_filter(request.scope["query_string"]) or source["filter"]
+    source = query(request.scope["query_string"])
     return list_params(source, cfg.default_page_size, cfg.max_page_size)
 
 

@@ -7,7 +7,6 @@ suspended. Everything else the client sent stays in the stored resource and come
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from typing import Any
@@ -67,8 +66,11 @@ def _meta(
 
 
 def user_to_scim(user: User, groups: list[Member], base_url: str) -> dict[str, Any]:
-    """The full SCIM representation of a user (before projection)."""
-    body = copy.deepcopy(user.resource)
+    """The full SCIM representation of a user (before projection).
+
+    Shares nested values with `user.resource`: only top-level keys are set here, and nothing
+    downstream changes a value in place."""
+    body = dict(user.resource)
     body.setdefault("schemas", [USER_URN])
     body["id"] = user.id
     body["userName"] = user.user_name
@@ -93,8 +95,10 @@ def user_to_scim(user: User, groups: list[Member], base_url: str) -> dict[str, A
 
 
 def group_to_scim(group: Group, members: list[Member] | None, base_url: str) -> dict[str, Any]:
-    """The SCIM representation of a group; `members` None when not loaded (excluded)."""
-    body = copy.deepcopy(group.resource)
+    """The SCIM representation of a group; `members` None when not loaded (excluded).
+
+    Shares nested values with `group.resource`, as `user_to_scim` does."""
+    body = dict(group.resource)
     body.setdefault("schemas", [GROUP_URN])
     body["id"] = group.id
     body["displayName"] = group.display_name

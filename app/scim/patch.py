@@ -8,7 +8,6 @@ are not expected in the resource: member operations come back as id sets for the
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,11 +139,20 @@ def _filter_seed(value_filter: Filter, attribute: Attribute) -> dict[str, Any] |
     return seed
 
 
+def _copy_json(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists and scalars), several times cheaper than deepcopy."""
+    if isinstance(value, dict):
+        return {key: _copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item) for item in value]
+    return value
+
+
 class _Patcher:
     """Applies operations in order to a private copy of the resource."""
 
     def __init__(self, resource: dict[str, Any], resource_type: str) -> None:
-        self.resource = copy.deepcopy(resource)
+        self.resource = _copy_json(resource)
         self.resource_type = resource_type
         self.core, *extensions = schemas_for(resource_type)
         self.extension_urns = {schema.id for schema in extensions}

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -88,11 +89,18 @@ class _Selection:
             return "all"
         return "some" if self._below(keys) else "none"
 
+    def excludes_below(self, keys: Keys) -> bool:
+        """``keys``, an ancestor or a descendant was named in ``excludedAttributes``."""
+        n = len(keys)
+        return any(e[:n] == keys or keys[: len(e)] == e for e in self.excluded)
+
 
 def _project_complex(
     value: dict[str, Any], attribute: Attribute, keys: Keys, sel: _Selection, whole: bool
 ) -> dict[str, Any]:
     """Project the sub-attributes of one complex value; ``whole`` when the parent was chosen."""
+    if whole and attribute.subs_by_default and not sel.excludes_below(keys):
+        return value  # every key stays: the common case of a plain GET, at no cost
     out: dict[str, Any] = {}
     for key, sub_value in value.items():
         sub = attribute.sub_attribute(key)
@@ -140,8 +148,69 @@ def project(
     excluded: list[str] | None,
 ) -> dict[str, Any]:
     """Return ``resource`` reduced per ``attributes``/``excludedAttributes`` and ``returned``."""
+    if attributes is None and excluded is None:
+        return _project_default(resource, resource_type)
     sel = _Selection(_key_set(resource_type, attributes), _key_set(resource_type, excluded))
-    core, *extensions = schemas_for(resource_type)
+    return _project(resource, resource_type, sel)
+
+
+_DEFAULT = _Selection(None, None)
+_KEEP, _DROP_KEY, _ELEMENTS, _GENERAL = "keep", "drop", "elements", "general"
+
+
+@functools.lru_cache(maxsize=512)
+def _default_action(resource_type: str, key: str) -> str:
+    """What the default view (no ``attributes``, no ``excludedAttributes``) does with a
+    top-level key: keep its value as it is, drop it, keep a multi-valued complex value minus
+    empty elements, or go through `_project_value` (for keys this cannot tell by name alone).
+    The same decisions as `_project`, taken once per key instead of once per resource."""
+    if key == "schemas":
+        return _KEEP  # `_fix_schemas` sees to it
+    if any(key == schema.id for schema in schemas_for(resource_type)[1:]):
+        return _GENERAL  # an extension's object: its keys are checked one by one
+    try:
+        resolved = resolve(resource_type, key)
+    except UnknownAttribute:
+        return _KEEP
+    if resolved.is_extension or resolved.parent is not None:
+        return _DROP_KEY
+    attribute = resolved.attribute
+    decision = _DEFAULT.decide(resolved.keys, attribute.returned)
+    if decision == "none":
+        return _DROP_KEY
+    if attribute.type != "complex" or not attribute.sub_attributes:
+        return _KEEP
+    if decision == "all" and attribute.subs_by_default:
+        return _ELEMENTS if attribute.multi_valued else _KEEP
+    return _GENERAL
+
+
+def _project_default(resource: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in resource.items():
+        action = _default_action(resource_type, key)
+        if action == _KEEP:
+            out[key] = value
+        elif action == _ELEMENTS:
+            out[key] = [item for item in value if item != {}] if isinstance(value, list) else value
+        elif action == _GENERAL:  # an extension's object: the general way, for all of it
+            return _project(resource, resource_type, _DEFAULT)
+    return _fix_schemas(out, resource_type)
+
+
+def _fix_schemas(out: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    """`schemas` lists the extension URNs whose objects are left, and at least the core one."""
+    if isinstance(out.get("schemas"), list):
+        core, *extensions = schemas_for(resource_type)
+        extension_ids = {schema.id for schema in extensions}
+        out["schemas"] = [
+            urn for urn in out["schemas"] if urn not in extension_ids or urn in out
+        ] or [core.id]
+    return out
+
+
+def _project(resource: dict[str, Any], resource_type: str, sel: _Selection) -> dict[str, Any]:
+    extensions = schemas_for(resource_type)[1:]
     extension_ids = {schema.id: schema for schema in extensions}
     out: dict[str, Any] = {}
     for key, value in resource.items():
@@ -173,11 +242,7 @@ def project(
             projected = _project_value(value, resolved.attribute, resolved.keys, sel)
             if projected is not _DROP:
                 out[key] = projected
-    if isinstance(out.get("schemas"), list):
-        out["schemas"] = [
-            urn for urn in out["schemas"] if urn not in extension_ids or urn in out
-        ] or [core.id]
-    return out
+    return _fix_schemas(out, resource_type)
 
 
 def wants(

@@ -7,7 +7,8 @@ the ids in ``groups.value`` / ``members.value`` are caseExact (they are compared
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.scim.errors import InvalidPath
@@ -36,11 +37,18 @@ class Attribute:
     canonical_values: tuple[str, ...] = ()
     reference_types: tuple[str, ...] = ()
     description: str = ""
+    _by_name: dict[str, Attribute] = field(init=False, repr=False, compare=False, hash=False)
+    #: Every sub-attribute is returned by default: a chosen value can be passed on whole.
+    subs_by_default: bool = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {a.name.lower(): a for a in self.sub_attributes})
+        by_default = all(a.returned in ("default", "always") for a in self.sub_attributes)
+        object.__setattr__(self, "subs_by_default", by_default)
 
     def sub_attribute(self, name: str) -> Attribute | None:
         """Return the sub-attribute called ``name`` (any case), if there is one."""
-        folded = name.lower()
-        return next((a for a in self.sub_attributes if a.name.lower() == folded), None)
+        return self._by_name.get(name.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +59,14 @@ class Schema:
     name: str
     description: str
     attributes: tuple[Attribute, ...]
+    _by_name: dict[str, Attribute] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {a.name.lower(): a for a in self.attributes})
 
     def attribute(self, name: str) -> Attribute | None:
         """Return the top-level attribute called ``name`` (any case), if there is one."""
-        folded = name.lower()
-        return next((a for a in self.attributes if a.name.lower() == folded), None)
+        return self._by_name.get(name.lower())
 
 
 def _multi(
@@ -418,8 +429,11 @@ def _split_urn(resource_type: str, path: str) -> tuple[Schema | None, str]:
     raise UnknownAttribute(path)
 
 
+@functools.lru_cache(maxsize=4096)
 def resolve(resource_type: str, path: str) -> ResolvedAttr:
-    """Resolve an attribute path (any case, optionally URN-qualified) to its definition."""
+    """Resolve an attribute path (any case, optionally URN-qualified) to its definition.
+
+    Memoised (bounded): projection and filters resolve the same few names on every request."""
     schemas = schemas_for(resource_type)
     schema, rest = _split_urn(resource_type, path.strip())
     parts = rest.split(".")

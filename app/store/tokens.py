@@ -160,6 +160,10 @@ class TokenCache:
         self._by_hash.clear()
         self._generation += 1
 
+    def cached(self, plaintext: str) -> ApiToken | None:
+        """The active token `plaintext` names if this cache holds it (no await, no I/O)."""
+        return self._by_hash.get(hash_token(plaintext))
+
     async def find(self, plaintext: str) -> ApiToken | None:
         """The token `plaintext` names, revoked or not; None if unknown or malformed."""
         if not looks_like_token(plaintext):
@@ -185,10 +189,19 @@ class UsageRecorder:
         self.interval = interval
         self._written: dict[str, float] = {}
 
-    async def record(self, db: Database, token_id: str) -> None:
+    def due(self, token_id: str) -> bool:
+        """Whether a use of `token_id` now should be written (and note that it will be)."""
         clock = time.monotonic()
         last = self._written.get(token_id)
         if last is not None and clock - last < self.interval:
-            return
+            return False
         self._written[token_id] = clock
-        await db.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (now(), token_id))
+        return True
+
+    async def record(self, db: Database, token_id: str) -> None:
+        if self.due(token_id):
+            await db.write(mark_used, token_id)
+
+
+def mark_used(tx: Tx, token_id: str) -> None:
+    tx.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (now(), token_id))
