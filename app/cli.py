@@ -167,7 +167,7 @@ def _serve(cfg: Config, args: argparse.Namespace) -> int:
         access_log=False,
         log_config=None,
         server_header=False,
-        proxy_headers=True,
+        proxy_headers=bool(cfg.server.trusted_proxies),  # no proxy trusted: no middleware
         forwarded_allow_ips=list(cfg.server.trusted_proxies),
     )
     return 0

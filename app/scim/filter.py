@@ -381,8 +381,14 @@ def parse_filter(text: str) -> Filter:
     return result
 
 
+_PLAIN_PATH = re.compile(r"\s*([A-Za-z][A-Za-z0-9_-]*)(?:\.([A-Za-z][A-Za-z0-9_-]*))?\s*")
+
+
 def parse_path(text: str) -> PatchPath:
     """Parse a PATCH path: ``attrPath`` or ``valuePath [ "." subAttr ]`` (RFC 7644 §3.5.2)."""
+    plain = _PLAIN_PATH.fullmatch(text)  # `active`, `name.givenName`: the usual paths
+    if plain and len(text) <= MAX_LENGTH:
+        return PatchPath(AttrPath(plain[1], None, None), None, plain[2])
     parser = _Parser(text, "path")
     path = parser.attr_path(parser.next(), in_value=False, allow_schema=True)
     value_filter: Filter | None = None

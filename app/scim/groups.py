@@ -28,7 +28,8 @@ from app.scim.endpoints import (
     selection,
     written,
 )
-from app.scim.errors import Conflict, InvalidValue, NotFound, Uniqueness
+from app.scim.errors import Conflict, InvalidValue, NotFound, ScimError, Uniqueness
+from app.scim.filter import FilterError, parse_path
 from app.scim.filter_sql import GROUPS_TABLE
 from app.scim.http import (
     READ_SCOPES,
@@ -40,9 +41,10 @@ from app.scim.http import (
     scim_endpoint,
     search_params,
 )
-from app.scim.patch import apply_patch
+from app.scim.patch import PatchResult, apply_patch
 from app.scim.projection import project, wants
 from app.scim.resource import normalize
+from app.scim.schemas import GROUP_URN, UnknownAttribute, resolve
 from app.services import Services
 from app.store import groups as group_store
 from app.store import users as user_store
@@ -146,11 +148,12 @@ def _delete(tx: Tx, group_id: str, if_match: str | None, who: Origin) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Patch:
-    """A PATCH computed from the version `read` of a group, ready to be written."""
+    """A PATCH ready to be written: member changes, and the group's new attributes when the
+    operations changed any (computed from the version `read` of the group)."""
 
-    read: Group
-    body: _Body
-    attributes_changed: bool
+    group_id: str
+    read: Group | None  # None: members only, computed without reading the group
+    body: _Body | None  # None: the attributes stay as they are
     guarded: bool  # written only if the group is still at `read.version`
     replaced: set[str] | None
     added: set[str]
@@ -168,11 +171,11 @@ class _Patched:
 
 def _write_patch(tx: Tx, patch: _Patch, who: Origin) -> _Patched | None:
     """Store `patch`; None (nothing written) if it is guarded and the group has moved on."""
-    group_id = patch.read.id
+    group_id = patch.group_id
     version = group_store.version_of(tx, group_id)
     if version is None:
         raise NotFound(f"Group {group_id} not found")
-    if patch.guarded and version != patch.read.version:
+    if patch.guarded and patch.read is not None and version != patch.read.version:
         return None
     detail: dict[str, Any] = {}
     if patch.replaced is not None:
@@ -188,17 +191,56 @@ def _write_patch(tx: Tx, patch: _Patch, who: Origin) -> _Patched | None:
             detail["members_added"] = sorted(added)[:100]
         if group_store.remove_members(tx, group_id, patch.removed):
             detail["members_removed"] = sorted(patch.removed)[:100]
-    group = patch.read
-    if patch.attributes_changed or detail:
+    if patch.body is not None:
         group = _update(tx, group_id, patch.body)
-        if group.display_name != patch.read.display_name:
+        if patch.read is not None and group.display_name != patch.read.display_name:
             detail["renamed_from"] = patch.read.display_name
+    elif detail:
+        group = found(group_store.touch(tx, group_id), "Group", group_id)
+    else:
+        group = patch.read or found(group_store.get(tx, group_id), "Group", group_id)
+    if patch.body is not None or detail:
         detail = {"displayName": group.display_name, **detail}
         who.record(tx, "group.patch", "group", group_id, detail)
     # Never count the whole group: look only as far as the echo limit.
     if patch.echo and group_store.has_more_members_than(tx, group_id, ECHO_MEMBERS_LIMIT):
         return _Patched(group, None, True)
     return _Patched(group, group_store.members(tx, group_id) if patch.echo else None, False)
+
+
+def _member_paths(operations: Any) -> bool:
+    """Whether every operation names `members` (or a filter of them) as its path."""
+    ops = _key(operations, "operations") if isinstance(operations, dict) else None
+    if not isinstance(ops, list) or not ops:
+        return False
+    for op in ops:
+        path = _key(op, "path") if isinstance(op, dict) else None
+        if not isinstance(path, str):
+            return False
+        try:
+            if resolve("Group", str(parse_path(path).attr)).path != "members":
+                return False
+        except (FilterError, UnknownAttribute):
+            return False
+    return True
+
+
+def _key(obj: dict[str, Any], name: str) -> Any:
+    return next((value for key, value in obj.items() if key.lower() == name), None)
+
+
+def _members_only(group_id: str, operations: Any) -> PatchResult | None:
+    """The outcome of a PATCH whose operations touch nothing but members, found without the
+    group (JumpCloud's adds and removes: one round trip, not two); None for any other."""
+    if not _member_paths(operations):
+        return None
+    stub = {"schemas": [GROUP_URN], "displayName": "\x00members only", "id": group_id}
+    try:
+        result = apply_patch(dict(stub), operations, "Group")
+    except ScimError:
+        return None  # decided against the group itself, which may answer otherwise
+    rest = {k: v for k, v in result.resource.items() if k != "members"}
+    return result if rest == stub else None
 
 
 # --- endpoints ------------------------------------------------------------------------------
@@ -291,6 +333,35 @@ async def replace_group(request: Request) -> Response:
     return written(request, "Group", mapping.group_to_scim(group, members, base))
 
 
+def _patch(
+    group_id: str,
+    read: Group | None,
+    body: _Body | None,
+    result: PatchResult,
+    echo: bool,
+    *,
+    guarded: bool = False,
+) -> _Patch:
+    return _Patch(
+        group_id=group_id,
+        read=read,
+        body=body,
+        guarded=guarded or body is not None,
+        replaced=result.members_replaced,
+        added=result.members_added,
+        removed=result.members_removed,
+        displays=result.member_displays,
+        echo=echo,
+    )
+
+
+def _patched(request: Request, base: str, patched: _Patched | None) -> Response:
+    assert patched is not None  # only guarded writes give up, and they are retried
+    if patched.too_big_to_echo:
+        return Response(status_code=204, headers={"ETag": mapping.etag(patched.group.version)})
+    return written(request, "Group", mapping.group_to_scim(patched.group, patched.members, base))
+
+
 @scim_endpoint(*WRITE_SCOPES)
 async def patch_group(request: Request) -> Response:
     svc, base = scim_services(request)
@@ -298,6 +369,11 @@ async def patch_group(request: Request) -> Response:
     group_id = request.path_params["id"]
     if_match = request.headers.get("if-match")
     attributes, excluded = selection(request)
+    echo = wants("members", attributes, excluded)
+    only = _members_only(group_id, operations) if if_match is None else None
+    if only is not None:
+        patch = _patch(group_id, None, None, only, echo)
+        return _patched(request, base, await svc.db.write(_write_patch, patch, origin(request)))
     for _ in range(ATTEMPTS):
         group, _none = found(await svc.db.read(_read, group_id, False), "Group", group_id)
         check_if_match(if_match, mapping.etag(group.version))
@@ -306,25 +382,12 @@ async def patch_group(request: Request) -> Response:
         result = apply_patch({**current, "id": group.id}, operations, "Group")
         resource = normalize("Group", {**result.resource, "members": []})
         resource.pop("members", None)
-        changed = resource != current
-        patch = _Patch(
-            read=group,
-            body=_body(resource, [], {}),
-            attributes_changed=changed,
-            guarded=changed or if_match is not None,
-            replaced=result.members_replaced,
-            added=result.members_added,
-            removed=result.members_removed,
-            displays=result.member_displays,
-            echo=wants("members", attributes, excluded),
-        )
+        body = _body(resource, [], {}) if resource != current else None
+        patch = _patch(group_id, group, body, result, echo, guarded=if_match is not None)
         patched = await svc.db.write(_write_patch, patch, origin(request))
-        if patched is None:
-            continue  # the group changed since it was read: apply the operations again
-        if patched.too_big_to_echo:
-            return Response(status_code=204, headers={"ETag": mapping.etag(patched.group.version)})
-        body = mapping.group_to_scim(patched.group, patched.members, base)
-        return written(request, "Group", body)
+        if patched is not None:
+            return _patched(request, base, patched)
+        # The group changed since it was read: apply the operations to it again.
     raise Conflict(f"Group {group_id} kept changing while this request was applied; retry it")
 
 

@@ -56,8 +56,8 @@ class ScimResponse(Response):
 async def authenticate(request: Request, *scopes: str) -> ApiToken:
     """The API token of this request, with one of `scopes`; Unauthorized/Forbidden if not."""
     svc = services(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    header = next((v for k, v in request.scope["headers"] if k == b"authorization"), b"")
+    scheme, _, value = header.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
     value = value.strip()

@@ -208,6 +208,7 @@ async def create_user(request: Request) -> Response:
     resource = normalize("User", await read_json(request))
     fields = mapping.user_fields(resource)
     stored = await svc.db.write(_create, fields, json.dumps(resource), origin(request))
+    stored.user.knowing(resource)
     return _respond(request, base, stored, 201)
 
 
@@ -239,6 +240,7 @@ async def _read_then_write(
         )
         stored = await svc.db.write(_write_change, change, origin(request))
         if stored is not None:
+            stored.user.knowing(resource)
             return stored, user, groups
     raise Conflict(f"User {user_id} kept changing while this request was applied; retry it")
 

@@ -92,6 +92,15 @@ def update(
     return _row(row) if row else None
 
 
+def touch(tx: Tx, group_id: str) -> Group | None:
+    """A new version of the group (its members changed); None if there is no such group."""
+    row = tx.fetch_one(
+        "UPDATE groups SET last_modified = ?, version = version + 1 WHERE id = ? RETURNING *",
+        (now(), group_id),
+    )
+    return _row(row) if row else None
+
+
 def version_of(tx: Tx, group_id: str) -> int | None:
     """The group's current version; None if there is no such group."""
     row = tx.fetch_one("SELECT version FROM groups WHERE id = ?", (group_id,))

@@ -62,6 +62,12 @@ class User:
         decoded: dict[str, Any] = json.loads(self.resource_json)
         return decoded
 
+    def knowing(self, resource: dict[str, Any]) -> User:
+        """This user, told that `resource` is what its `resource_json` decodes to (the caller
+        encoded it), so that it is never decoded again."""
+        self.__dict__["resource"] = resource
+        return self
+
     @property
     def name(self) -> str:
         """A name to show a person."""
