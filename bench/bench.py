@@ -5,10 +5,11 @@
 For each scale (1,000 and 100,000 users) it seeds a database for the service (`webrix serve`,
 exactly as production runs it) and one for the baseline (bench/baseline.py: bare Starlette +
 aiosqlite), starts both on loopback ports, and drives each operation with `wrk -t1 -c16` for
-`--duration` seconds. It prints requests/s, p50, p99 and non-2xx answers of every operation and
-its ratio to the matching baseline operation, the service's peak RSS, and the seconds a
-JumpCloud-style initial push of 10,000 users takes (lookup by userName, then create; 8 at a
-time) against an empty database. With `--runs N` every figure is the median of N runs.
+`--duration` seconds. It prints requests/s, p50, p99, non-2xx answers and the server's CPU time
+per request (all threads, and the event loop's thread alone) of every operation, and its ratio to
+the matching baseline operation of the same run; the service's peak RSS; and the seconds a
+JumpCloud-style initial push of 10,000 users takes (look up by userName, then create; 8 at a
+time) into an empty database. With `--runs N` every figure is the median of N runs.
 See bench/README.md.
 """
 
@@ -29,68 +30,63 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seed import Seeded, seed, seed_baseline
+from seed import seed, seed_baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "wrk" / "scim.lua"
 PUSH_USERS = 10_000
+JSON, LOOKUP, INSERT = "baseline /json", "baseline /lookup (indexed SELECT)", "baseline /insert"
 
 
 @dataclass(frozen=True)
 class Op:
     label: str
-    target: str  # "service" or "baseline"
-    mode: str
+    mode: str  # the wrk script's mode
+    baseline: str | None = None  # None: a baseline operation itself
     path: str = "/"
-    ids: str = "users"  # which id file: users or spare
-    baseline: str | None = None  # label of the baseline operation it is compared with
+    ids: str = "users"  # the id file it draws from: "users" or "spare" (in no group)
+    connections: int | None = None  # None: --connections
 
 
 OPS = [
-    Op("baseline /json", "baseline", "path", "/json"),
-    Op("baseline /lookup (indexed SELECT)", "baseline", "lookup_base"),
-    Op("baseline /insert (INSERT + COMMIT)", "baseline", "insert_base"),
-    Op("GET /healthz", "service", "path", "/healthz", baseline="baseline /json"),
-    Op(
-        'GET /Users?filter=userName eq "…"',
-        "service",
-        "lookup",
-        baseline="baseline /lookup (indexed SELECT)",
-    ),
-    Op("GET /Users/{id}", "service", "get", baseline="baseline /lookup (indexed SELECT)"),
-    Op("POST /Users", "service", "create", baseline="baseline /insert (INSERT + COMMIT)"),
-    Op(
-        "PATCH /Users/{id} active (deactivate)",
-        "service",
-        "deactivate",
-        baseline="baseline /insert (INSERT + COMMIT)",
-    ),
-    Op("PUT /Users/{id}", "service", "put", baseline="baseline /insert (INSERT + COMMIT)"),
-    Op(
-        "PATCH /Groups/{id} add/remove a member",
-        "service",
-        "member",
-        ids="spare",
-        baseline="baseline /insert (INSERT + COMMIT)",
-    ),
+    Op(JSON, "path", path="/json"),
+    Op(LOOKUP, "lookup_base"),
+    Op(INSERT, "insert_base"),
+    Op("GET /healthz", "path", JSON, path="/healthz"),
+    Op('GET /Users?filter=userName eq "…"', "lookup", LOOKUP),
+    Op("GET /Users/{id}", "get", LOOKUP),
+    Op("POST /Users", "create", INSERT),
+    Op("PATCH /Users/{id} active (deactivate)", "deactivate", INSERT),
+    Op("PUT /Users/{id}", "put", INSERT),
+    Op("PATCH /Groups/{id} add/remove a member", "member", INSERT, ids="spare"),
+    Op("  the same, one request at a time", "member", INSERT, ids="spare", connections=1),
 ]
 
 
 @dataclass
 class Figures:
     rate: float
-    p50_ms: float
-    p99_ms: float
-    non2xx: int
-    requests: int
-    cpu_ms: float = 0.0  # server CPU time (all its threads) per request
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    non2xx: int = 0
+    requests: int = 0
+    cpu_ms: float = 0.0  # server CPU time per request, all its threads
     loop_ms: float = 0.0  # of which on the event loop's thread
+
+
+@dataclass
+class Run:
+    figures: dict[int, dict[str, Figures]] = field(default_factory=dict)
+    peak_rss_mib: dict[int, float] = field(default_factory=dict)
+    push_seconds: float = 0.0
+    push_non2xx: int = 0
 
 
 def free_port() -> int:
@@ -106,8 +102,7 @@ def write_config(folder: Path, port: int) -> Path:
         "[server]\n"
         f'public_url = "http://127.0.0.1:{port}"\n'
         f'secret_key = "{secrets.token_urlsafe(48)}"\n'
-        + (f'log_level = "{os.environ["XLOG"]}"\n' if os.environ.get("XLOG") else "")
-        + "[database]\n"
+        "[database]\n"
         f'path = "{folder / "webrix.db"}"\n'
         "[auth.jumpcloud]\n"
         'client_id = "bench"\nclient_secret = "bench-secret"\n',
@@ -116,15 +111,15 @@ def write_config(folder: Path, port: int) -> Path:
     return config
 
 
-def webrix(config: Path, *args: str) -> str:
+def new_token(config: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "app", "--config", str(config), *args],
+        [sys.executable, "-m", "app", "--config", str(config), "token", "create", "--name", "b"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
-    return done.stdout
+    return done.stdout.strip().splitlines()[-1]
 
 
 def cpu_seconds(pid: int, *, main_thread: bool = False) -> float:
@@ -144,6 +139,7 @@ def peak_rss_mib(pid: int) -> float:
 
 @contextmanager
 def serve(argv: list[str], port: int, log: Path, health: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process, once it answers `health`; stopped on leaving."""
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -177,40 +173,33 @@ def wrk(
     *,
     seconds: float,
     connections: int,
-    stop_after: int | None = None,
     group: str = "",
-) -> Figures:
-    argv = [
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{int(seconds)}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(SCRIPT),
-        url,
-        "--",
-        mode,
-        str(ids),
-        token,
-        str(stop_after or ""),
-        group,
-    ]
-    began = time.perf_counter()
+    stop_after: int = 0,
+) -> dict[str, int]:
+    """Run the wrk script; what its `done` (or its early exit) reported."""
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s"]
+    argv += ["-s", str(SCRIPT), url, "--", mode, str(ids), token, str(stop_after or ""), group]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    wall = time.perf_counter() - began
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
-    r = json.loads(line.removeprefix("RESULT "))
-    if stop_after:  # the script exits once done: its `rate` is the wall time it took
-        return Figures(wall, 0.0, 0.0, r["non2xx"], r["created"])
-    seconds_taken = r["duration_us"] / 1e6
+    result: dict[str, int] = json.loads(line.removeprefix("RESULT "))
+    return result
+
+
+def measure(op: Op, url: str, pid: int, ids: Path, token: str, group: str, args: Any) -> Figures:
+    """One operation for `--duration` seconds after a one-second warm-up."""
+    connections = op.connections or args.connections
+    wrk(url, op.mode, ids, token, seconds=1, connections=connections, group=group)
+    cpu, loop = cpu_seconds(pid), cpu_seconds(pid, main_thread=True)
+    r = wrk(url, op.mode, ids, token, seconds=args.duration, connections=connections, group=group)
+    n = max(r["requests"], 1)
     return Figures(
-        rate=r["requests"] / seconds_taken if seconds_taken else 0.0,
+        rate=r["requests"] / (r["duration_us"] / 1e6),
         p50_ms=r["p50_us"] / 1000,
         p99_ms=r["p99_us"] / 1000,
         non2xx=r["non2xx"] + r["socket_errors"],
         requests=r["requests"],
+        cpu_ms=(cpu_seconds(pid) - cpu) * 1000 / n,
+        loop_ms=(cpu_seconds(pid, main_thread=True) - loop) * 1000 / n,
     )
 
 
@@ -219,142 +208,76 @@ def write_ids(path: Path, users: list[tuple[str, str]]) -> Path:
     return path
 
 
-def run_scale(
-    folder: Path, users: int, args: argparse.Namespace
-) -> tuple[dict[str, Figures], float]:
-    """Every operation at one scale; returns figures by label and the service's peak RSS."""
+def wanted(op: Op, only: str) -> bool:
+    if not only:
+        return True
+    if op.baseline is not None:
+        return only in op.label
+    return any(only in o.label and o.baseline == op.label for o in OPS)
+
+
+def run_scale(folder: Path, users: int, args: Any, run: Run) -> None:
+    """Every operation at one scale, service and baseline side by side."""
     folder.mkdir(parents=True)
     port, base_port = free_port(), free_port()
     config = write_config(folder, port)
-    token = webrix(config, "token", "create", "--name", "bench").strip().splitlines()[-1]
-    seeded: Seeded = seed(folder / "webrix.db", users, min(10_000, users // 2))
+    token = new_token(config)
+    seeded = seed(folder / "webrix.db", users, min(10_000, users // 2))
     seed_baseline(folder / "baseline.db", users)
     files = {
         "users": write_ids(folder / "users.txt", seeded.users),
         "spare": write_ids(folder / "spare.txt", seeded.spare),
     }
     service = [sys.executable, "-m", "app", "--config", str(config), "serve", "--port", str(port)]
-    baseline = [
-        sys.executable,
-        str(ROOT / "bench" / "baseline.py"),
-        str(folder / "baseline.db"),
-        str(base_port),
-    ]
+    baseline = [sys.executable, str(ROOT / "bench" / "baseline.py"), str(folder / "baseline.db")]
     results: dict[str, Figures] = {}
     with (
         serve(service, port, folder / "service.log", "/healthz") as proc,
-        serve(baseline, base_port, folder / "baseline.log", "/json") as base_proc,
+        serve([*baseline, str(base_port)], base_port, folder / "baseline.log", "/json") as base,
     ):
         for op in OPS:
-            if args.only and op.target == "service" and args.only not in op.label:
+            if not wanted(op, args.only):
                 continue
-            if (
-                args.only
-                and op.target == "baseline"
-                and not any(args.only in o.label and o.baseline == op.label for o in OPS)
-            ):
-                continue
-            p, pid = (port, proc.pid) if op.target == "service" else (base_port, base_proc.pid)
+            on_service = op.baseline is not None
+            p, pid = (port, proc.pid) if on_service else (base_port, base.pid)
             url = f"http://127.0.0.1:{p}{op.path}"
-            ids = files[op.ids]
-            wrk(
-                url,
-                op.mode,
-                ids,
-                token,
-                seconds=1,
-                connections=args.connections,
-                group=seeded.group_id,
-            )  # warm-up
-            before, loop_before = cpu_seconds(pid), cpu_seconds(pid, main_thread=True)
-            figures = wrk(
-                url,
-                op.mode,
-                ids,
-                token,
-                seconds=args.duration,
-                connections=args.connections,
-                group=seeded.group_id,
-            )
-            n = max(figures.requests, 1)
-            figures.cpu_ms = (cpu_seconds(pid) - before) * 1000 / n
-            figures.loop_ms = (cpu_seconds(pid, main_thread=True) - loop_before) * 1000 / n
-            results[op.label] = figures
+            results[op.label] = measure(op, url, pid, files[op.ids], token, seeded.group_id, args)
             print(
-                f"  {users:>7,} users  {op.label:<42} {results[op.label].rate:>8.0f}/s",
-                file=sys.stderr,
+                f"  {users:>7,}  {op.label:<42} {results[op.label].rate:>8.0f}/s", file=sys.stderr
             )
-        rss = peak_rss_mib(proc.pid)
-    return results, rss
+        run.peak_rss_mib[users] = peak_rss_mib(proc.pid)
+    run.figures[users] = results
 
 
-def run_push(folder: Path) -> Figures:
+def run_push(folder: Path, run: Run) -> None:
     """A JumpCloud-style initial push into an empty database: lookup, then create, 8 at a time."""
     folder.mkdir(parents=True)
     port = free_port()
     config = write_config(folder, port)
-    token = webrix(config, "token", "create", "--name", "push").strip().splitlines()[-1]
+    token = new_token(config)
     ids = write_ids(folder / "none.txt", [("-", "-")])
     service = [sys.executable, "-m", "app", "--config", str(config), "serve", "--port", str(port)]
     with serve(service, port, folder / "service.log", "/healthz"):
-        figures = wrk(
+        began = time.perf_counter()
+        r = wrk(
             f"http://127.0.0.1:{port}/",
             "push",
             ids,
             token,
             seconds=300,
             connections=8,
-            stop_after=PUSH_USERS,
+            stop_after=PUSH_USERS,  # the script exits at the last 201: the run is its wall time
         )
+        run.push_seconds = time.perf_counter() - began
+        run.push_non2xx = r["non2xx"]
     with sqlite3.connect(folder / "webrix.db") as db:
         (count,) = db.execute("SELECT count(*) FROM users").fetchone()
     if count < PUSH_USERS:
         raise SystemExit(f"the push created {count} users, not {PUSH_USERS}")
-    return figures
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs; figures are their median")
-    parser.add_argument("--duration", type=float, default=5, help="seconds per operation")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
-    parser.add_argument("--scales", default="1000,100000", help="users, comma-separated")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--only", default="", help="only the operations whose name has this")
-    parser.add_argument("--no-push", action="store_true", help="skip the initial push")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: `make bench` installs it (apt-get install wrk)")
-    scales = [int(s) for s in args.scales.split(",")]
-    folder = Path(tempfile.mkdtemp(prefix="webrix-bench-"))
-    runs: list[tuple[dict[int, dict[str, Figures]], dict[int, float], Figures]] = []
-    try:
-        for n in range(args.runs):
-            print(f"run {n + 1} of {args.runs}", file=sys.stderr)
-            figures, rss = {}, {}
-            for users in scales:
-                figures[users], rss[users] = run_scale(folder / f"r{n}-{users}", users, args)
-            push = Figures(0, 0, 0, 0, 0) if args.no_push else run_push(folder / f"r{n}-push")
-            print(f"  push of {PUSH_USERS:,} users: {push.rate:.1f} s", file=sys.stderr)
-            runs.append((figures, rss, push))
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
-    report(runs, scales, args)
-    if args.keep:
-        print(f"kept {folder}")
-    return 0
-
-
-def report(
-    runs: list[tuple[dict[int, dict[str, Figures]], dict[int, float], Figures]],
-    scales: list[int],
-    args: argparse.Namespace,
-) -> None:
+def report(runs: list[Run], scales: list[int], args: Any) -> None:
+    median = statistics.median
     cpu = platform.processor() or platform.machine()
     print(
         f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()}"
@@ -367,28 +290,68 @@ def report(
     )
     for users in scales:
         for op in OPS:
-            if op.label not in runs[0][0][users]:
+            rows = [r.figures[users][op.label] for r in runs if op.label in r.figures[users]]
+            if not rows:
                 continue
-            rows = [r[0][users][op.label] for r in runs]
-            rate = median([f.rate for f in rows])
             ratio = ""
-            if op.baseline and op.baseline in runs[0][0][users]:
-                base = median([r[0][users][op.baseline].rate for r in runs])
-                ratio = f"{rate / base:.2f}"
-            p50, p99 = median([f.p50_ms for f in rows]), median([f.p99_ms for f in rows])
-            cpu, loop = median([f.cpu_ms for f in rows]), median([f.loop_ms for f in rows])
+            if op.baseline and all(op.baseline in r.figures[users] for r in runs):
+                # The ratio of each run (service and baseline measured minutes apart), then
+                # their median: steadier than a ratio of medians on a shared machine.
+                each = [
+                    r.figures[users][op.label].rate / r.figures[users][op.baseline].rate
+                    for r in runs
+                ]
+                ratio = f"{median(each):.2f}"
+            rate, p50, p99, cpu_ms, loop_ms = (
+                median([getattr(f, name) for f in rows])
+                for name in ("rate", "p50_ms", "p99_ms", "cpu_ms", "loop_ms")
+            )
             print(
                 f"{users:>7,}  {op.label:<42} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f}"
-                f" {sum(f.non2xx for f in rows):>7} {cpu:>6.2f} {loop:>5.2f} {ratio:>6}"
+                f" {sum(f.non2xx for f in rows):>7} {cpu_ms:>6.2f} {loop_ms:>5.2f} {ratio:>6}"
             )
+        rss = median([r.peak_rss_mib[users] for r in runs])
+        print(f"{users:>7,}  peak RSS of the service: {rss:.0f} MiB")
+    if not args.no_push:
         print(
-            f"{users:>7,}  peak RSS of the service: {median([r[1][users] for r in runs]):.0f} MiB"
+            f"initial push of {PUSH_USERS:,} users (GET ?filter=userName eq, then POST; 8 at a"
+            f" time): {median([r.push_seconds for r in runs]):.1f} s,"
+            f" non-2xx {sum(r.push_non2xx for r in runs)}"
         )
-    pushes = [r[2] for r in runs]
-    print(
-        f"initial push of {PUSH_USERS:,} users (GET ?filter=userName eq, then POST; 8 at a time):"
-        f" {median([p.rate for p in pushes]):.1f} s, non-2xx {sum(p.non2xx for p in pushes)}"
-    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs; figures are their median")
+    parser.add_argument("--duration", type=float, default=5, help="seconds per operation")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--scales", default="1000,100000", help="users, comma-separated")
+    parser.add_argument("--only", default="", help="only the operations whose name has this")
+    parser.add_argument("--no-push", action="store_true", help="skip the initial push")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `make bench` installs it (apt-get install wrk)")
+    scales = [int(s) for s in args.scales.split(",")]
+    folder = Path(tempfile.mkdtemp(prefix="webrix-bench-"))
+    runs: list[Run] = []
+    try:
+        for n in range(args.runs):
+            print(f"run {n + 1} of {args.runs}", file=sys.stderr)
+            run = Run()
+            for users in scales:
+                run_scale(folder / f"r{n}-{users}", users, args, run)
+            if not args.no_push:
+                run_push(folder / f"r{n}-push", run)
+                print(f"  push of {PUSH_USERS:,} users: {run.push_seconds:.1f} s", file=sys.stderr)
+            runs.append(run)
+    finally:
+        if args.keep:
+            print(f"kept {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    report(runs, scales, args)
+    return 0
 
 
 if __name__ == "__main__":
