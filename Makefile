@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OIDC_PROVIDER := tests/e2e/oidc-provider
 
-.PHONY: run test lint typecheck pytest test-deps clean
+.PHONY: run test lint typecheck pytest test-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ pytest: test-deps
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The benchmark (never part of `make test`): Debian's wrk drives the service and a bare baseline.
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for the benchmark"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(OIDC_PROVIDER)/node_modules .mypy_cache .ruff_cache .pytest_cache
