@@ -12,7 +12,8 @@ import anyio
 
 from app import config as config_mod
 from app.config import Config, ConfigError
-from app.db import Database, DatabaseError, Tx, backup
+from app.db import Database, DatabaseError, Tx
+from app.migrate import backup
 from app.store import audit, tokens
 
 T = TypeVar("T")

@@ -80,9 +80,26 @@ class SessionConfig:
 
 @dataclass(frozen=True)
 class ScimConfig:
+    """Paging, and the limits that keep any one request's work small (see `_SPEC`)."""
+
     max_page_size: int = 1000
     default_page_size: int = 100
     max_body_bytes: int = 1_048_576
+    max_url_bytes: int = 8192
+    max_json_depth: int = 32
+    max_integer_digits: int = 18
+    max_attribute_names: int = 100
+    max_operations: int = 1000
+    max_values: int = 1000
+    max_members: int = 10_000
+    max_filter_clauses: int = 50
+    max_value_filters: int = 5
+    query_budget_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    retention_days: int = 365
 
 
 @dataclass(frozen=True)
@@ -93,6 +110,7 @@ class Config:
     access: AccessConfig = AccessConfig()
     session: SessionConfig = SessionConfig()
     scim: ScimConfig = ScimConfig()
+    audit: AuditConfig = AuditConfig()
     source: str = "<defaults>"
 
     @property
@@ -156,9 +174,24 @@ _SPEC: dict[str, dict[str, _Key]] = {
         "max_page_size": _Key(int, 1000, help="largest `count` honoured"),
         "default_page_size": _Key(int, 100, help="page size when `count` is absent"),
         "max_body_bytes": _Key(int, 1_048_576, help="larger request bodies get 413"),
+        "max_url_bytes": _Key(int, 8192, help="longer paths with query strings get 414"),
+        "max_json_depth": _Key(int, 32, help="deepest nesting of a request body"),
+        "max_integer_digits": _Key(int, 18, help="longest integer in a body or query"),
+        "max_attribute_names": _Key(int, 100, help="names in attributes/excludedAttributes"),
+        "max_operations": _Key(int, 1000, help="operations in one PATCH"),
+        "max_values": _Key(int, 1000, help="values of one multi-valued attribute"),
+        "max_members": _Key(int, 10_000, help="members in one group request or operation"),
+        "max_filter_clauses": _Key(int, 50, help="comparisons in one filter"),
+        "max_value_filters": _Key(int, 5, help="attr[...] value filters in one filter"),
+        "query_budget_seconds": _Key(
+            (int, float), 2.0, help="a query running longer is stopped and refused"
+        ),
+    },
+    "audit": {
+        "retention_days": _Key(int, 365, help="audit events older than this are deleted"),
     },
 }
-_SECTIONS = {"server", "database", "auth", "access", "session", "scim"}
+_SECTIONS = {"server", "database", "auth", "access", "session", "scim", "audit"}
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
 
@@ -352,12 +385,15 @@ def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
     for section, k in (
         ("session", "lifetime_minutes"),
         ("session", "idle_timeout_minutes"),
-        ("scim", "max_page_size"),
         ("scim", "default_page_size"),
-        ("scim", "max_body_bytes"),
+        *(("scim", k) for k in _SPEC["scim"] if k.startswith("max_")),
+        ("audit", "retention_days"),
     ):
         if isinstance(v[section][k], int) and v[section][k] < 1:
             ld.problem(section, k, "must be a positive integer")
+    budget = v["scim"]["query_budget_seconds"]
+    if isinstance(budget, (int, float)) and not 0.01 <= budget <= 60:
+        ld.problem("scim", "query_budget_seconds", "must be between 0.01 and 60")
     return v
 
 
@@ -400,7 +436,10 @@ def load_data(
             jit_provisioning=v["access"]["jit_provisioning"],
         ),
         session=SessionConfig(**v["session"]),
-        scim=ScimConfig(**v["scim"]),
+        scim=ScimConfig(
+            **{**v["scim"], "query_budget_seconds": float(v["scim"]["query_budget_seconds"])}
+        ),
+        audit=AuditConfig(**v["audit"]),
         source=source,
     )
 

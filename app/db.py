@@ -12,29 +12,70 @@ processes, such as the CLI). Knows nothing of any table's meaning.
 from __future__ import annotations
 
 import asyncio
-import re
+import math
 import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
 from app.group_commit import MAX_BATCH, Write, run_batch
+from app.migrate import BUSY_TIMEOUT_MS, DatabaseError, migrate
 
-BUSY_TIMEOUT_MS = 10_000
+__all__ = ["Database", "DatabaseError", "DatabaseUnavailable", "QueryTimeout", "Row", "Stats", "Tx"]
+
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class DatabaseError(Exception):
-    """The database cannot be opened or migrated."""
+class DatabaseUnavailable(Exception):
+    """SQLite refused the work for a reason of its own (disk full, file read-only, locked by
+    another process for too long, I/O error): worth retrying later, not the caller's fault."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class QueryTimeout(Exception):
+    """A read ran past the query budget and was interrupted (a client's too costly filter)."""
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(f"the query ran past its budget of {budget:g} s")
+        self.budget = budget
+
+
+def unavailable(exc: sqlite3.Error) -> DatabaseUnavailable:
+    """What to tell an operator about an SQLite error that is not the request's fault."""
+    text = str(exc).lower()
+    if "full" in text:
+        reason = "the disk is full: free space where the database lives"
+    elif "readonly" in text or "read-only" in text:
+        reason = "the database file is read-only: check its permissions and the volume"
+    elif "locked" in text or "busy" in text:
+        reason = "another process holds the database's write lock"
+    else:
+        reason = f"the database failed: {exc}"
+    return DatabaseUnavailable(reason)
+
+
+class _Budget:
+    """A reader's progress handler: interrupts a statement running past its deadline."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self) -> None:
+        self.deadline = math.inf
+
+    def __call__(self) -> int:
+        return 1 if time.monotonic() > self.deadline else 0
 
 
 class Tx:
@@ -88,24 +129,6 @@ class Stats:
         return self.reads + self.writes
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """The packaged migrations as (number, name, sql), in order."""
-    found = []
-    for entry in resources.files("app.migrations").iterdir():
-        m = re.fullmatch(r"(\d{4})_[a-z0-9_]+\.sql", entry.name)
-        if m:
-            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise DatabaseError(f"migrations are not numbered 1..n without gaps: {numbers}")
-    return found
-
-
-def latest_version() -> int:
-    return len(migrations())
-
-
 async def _on_thread(conn: aiosqlite.Connection, job: Callable[[sqlite3.Connection], T]) -> T:
     """Run `job(connection)` on the connection's own thread: exactly one round trip.
 
@@ -118,14 +141,22 @@ async def _on_thread(conn: aiosqlite.Connection, job: Callable[[sqlite3.Connecti
 
 
 def _read_job(
-    fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    budget: _Budget | None = None,
+    seconds: float = math.inf,
 ) -> Callable[[sqlite3.Connection], tuple[T, int]]:
     def job(conn: sqlite3.Connection) -> tuple[T, int]:
         tx = Tx(conn)
+        if budget is not None:
+            budget.deadline = time.monotonic() + seconds
         conn.execute("BEGIN")  # one snapshot for every statement of `fn`
         try:
             return fn(tx, *args, **kwargs), tx.statements
         finally:
+            if budget is not None:
+                budget.deadline = math.inf
             conn.execute("COMMIT")
 
     return job
@@ -135,51 +166,90 @@ class Database:
     """The service's SQLite file, opened by `Database.open(path)`."""
 
     def __init__(
-        self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
+        self,
+        path: str,
+        writer: aiosqlite.Connection,
+        readers: list[aiosqlite.Connection],
+        quick: aiosqlite.Connection,
+        query_budget: float,
     ) -> None:
         self.path = path
         self.stats = Stats()
+        self.query_budget = query_budget
+        self.fault: str | None = None  # why the last write failed, until one succeeds
         self._writer = writer
         self._readers = readers
+        self._budgets = [_Budget() for _ in readers]
+        self._quick = quick
         self._busy = [0] * len(readers)
         self._listeners: dict[str, list[Callable[[], None]]] = defaultdict(list)
         self._queued: list[Write] = []
         self._committer: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: str, *, readers: int = 2) -> Database:
-        """Open (creating if needed), migrate, and return the database."""
+    async def open(cls, path: str, *, readers: int = 2, query_budget: float = math.inf) -> Database:
+        """Open (creating if needed), migrate, and return the database.
+
+        `readers` connections serve `read` (a statement running past `query_budget` seconds is
+        interrupted); one more serves `lookup`, so that index lookups never queue behind them.
+        """
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             writer = await _connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise DatabaseError(f"cannot open database {path}: {exc}") from None
+        opened: list[aiosqlite.Connection] = []
         try:
             await writer.execute_fetchall("PRAGMA journal_mode = WAL")
             await migrate(writer)
-            reader_conns = [await _connect(path, read_only=True) for _ in range(readers)]
+            for _ in range(readers + 1):
+                opened.append(await _connect(path, read_only=True))
         except BaseException:
-            await writer.close()
+            for conn in [*opened, writer]:
+                await conn.close()
             raise
-        return cls(path, writer, reader_conns)
+        db = cls(path, writer, opened[:readers], opened[readers], query_budget)
+        for conn, budget in zip(db._readers, db._budgets, strict=True):
+            await conn.set_progress_handler(budget, 10_000)  # checked every 10,000 VM steps
+        return db
 
     async def close(self) -> None:
         if self._committer is not None:
             await self._committer  # every queued write is committed (or fails) first
-        for conn in [*self._readers, self._writer]:
+        for conn in [*self._readers, self._quick, self._writer]:
             await conn.close()
 
     async def read(
         self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """`fn(tx, *args)` in one read snapshot on the least busy reader: one round trip."""
+        """`fn(tx, *args)` in one read snapshot on the least busy reader: one round trip.
+
+        QueryTimeout if a statement runs past the query budget (it is interrupted)."""
         i = self._busy.index(min(self._busy))
         self._busy[i] += 1
+        job = _read_job(fn, args, kwargs, self._budgets[i], self.query_budget)
         try:
-            result, statements = await _on_thread(self._readers[i], _read_job(fn, args, kwargs))
+            result, statements = await _on_thread(self._readers[i], job)
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimeout(self.query_budget) from None
+            raise unavailable(exc) from None
         finally:
             self._busy[i] -= 1
+        self.stats.reads += 1
+        self.stats.statements += statements
+        return result
+
+    async def lookup(
+        self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """As `read`, for index lookups (a token, a session, readiness): on a connection of
+        their own, which no client's filter ever occupies."""
+        try:
+            result, statements = await _on_thread(self._quick, _read_job(fn, args, kwargs))
+        except sqlite3.OperationalError as exc:
+            raise unavailable(exc) from None
         self.stats.reads += 1
         self.stats.statements += statements
         return result
@@ -200,7 +270,10 @@ class Database:
             self._committer = asyncio.create_task(self._commit_queued())
         # Shielded: a caller that gives up (a client gone) leaves its write to its fate, and
         # never takes the committer down with it.
-        result: T = await asyncio.shield(write.future)
+        try:
+            result: T = await asyncio.shield(write.future)
+        except sqlite3.OperationalError as exc:
+            raise unavailable(exc) from None
         return result
 
     async def _commit_queued(self) -> None:
@@ -211,12 +284,16 @@ class Database:
                 try:
                     await _on_thread(self._writer, partial(run_batch, batch=batch, make_tx=Tx))
                 except BaseException as exc:
+                    if isinstance(exc, sqlite3.OperationalError):
+                        self.fault = unavailable(exc).reason
                     for write in batch:
                         _settle(write.future, error=exc)
                     if not isinstance(exc, Exception):
                         raise
                     continue
                 self.stats.writes += 1
+                failed = [w.error for w in batch if isinstance(w.error, sqlite3.OperationalError)]
+                self.fault = unavailable(failed[0]).reason if failed else None
                 for write in batch:
                     self.stats.statements += write.statements
                     if write.ok:
@@ -244,8 +321,23 @@ class Database:
         return await self.write(_execute, sql, params)
 
     async def ping(self) -> None:
-        """Raise unless the database answers a query."""
-        await self.fetch_one("SELECT 1")
+        """Raise unless the database answers a query on the lookup connection."""
+        await self.lookup(_fetch_one, "SELECT 1", ())
+
+    async def writable(self) -> str | None:
+        """Why writes fail, or None: the last write's fault, else a try at the write lock."""
+        if self.fault is not None:
+            return self.fault
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")  # the lock, and a read-only file, are seen here
+            conn.execute("ROLLBACK")
+
+        try:
+            await _on_thread(self._writer, job)
+        except sqlite3.Error as exc:
+            return unavailable(exc).reason
+        return None
 
     async def data_version(self) -> int:
         """SQLite's `data_version` of the writer: it changes when another process commits.
@@ -300,53 +392,3 @@ async def _connect(path: str, *, read_only: bool = False) -> aiosqlite.Connectio
     ):
         await conn.execute_fetchall(pragma)
     return conn
-
-
-async def migrate(conn: aiosqlite.Connection) -> int:
-    """Apply pending migrations; return the resulting schema version."""
-    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
-    current = int(rows[0][0]) if rows else 0
-    known = migrations()
-    if current > len(known):
-        raise DatabaseError(
-            f"the database schema is version {current}, newer than this webrix knows "
-            f"(up to {len(known)}): run a newer webrix, or restore a backup taken by this version"
-        )
-    for number, name, sql in known[current:]:
-        try:
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                await conn.rollback()
-            raise DatabaseError(f"migration {name} failed: {exc}") from None
-    return max(current, len(known))
-
-
-def backup(source: str, dest: str) -> None:
-    """A consistent online copy of `source` at `dest`, safe while another process writes."""
-    target = Path(dest)
-    if target.exists():
-        raise DatabaseError(f"{dest} already exists; choose a new file name")
-    if not Path(source).exists():
-        raise DatabaseError(f"database {source} does not exist")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{Path(source).resolve()}?mode=ro", uri=True)
-    try:
-        src.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        dst = sqlite3.connect(partial)
-        try:
-            src.backup(dst)  # one step: the copy is a single read snapshot
-            dst.execute("PRAGMA journal_mode = DELETE")
-            (result,) = dst.execute("PRAGMA integrity_check").fetchone()
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    if result != "ok":
-        partial.unlink(missing_ok=True)
-        raise DatabaseError(f"backup failed its integrity check: {result}")
-    partial.replace(target)

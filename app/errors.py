@@ -5,6 +5,8 @@
     ├── Forbidden           403
     └── NotFound            404
     ScimError (app.scim.errors)         rendered as a SCIM Error body under /scim/v2
+    DatabaseUnavailable (app.db)        503 with Retry-After: disk full, read-only, locked
+    QueryTimeout (app.db)               a query past its budget: 400 invalidFilter under SCIM
 
 Anything else is a 500 whose page shows only the request id; the traceback goes to the log.
 """
@@ -18,10 +20,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from app.db import DatabaseUnavailable, QueryTimeout
 from app.logs import current_request_id
-from app.scim.errors import ScimError
+from app.scim.errors import InvalidFilter, ScimError
 
 log = logging.getLogger("webrix.error")
+RETRY_AFTER_SECONDS = 30
 
 
 class AppError(Exception):
@@ -120,10 +124,33 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _scim_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScimError)
-    headers = {"WWW-Authenticate": 'Bearer realm="webrix-scim"'} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="webrix-scim"'} if exc.status == 401 else {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(
         exc.to_body(), status_code=exc.status, headers=headers, media_type="application/scim+json"
     )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DatabaseUnavailable)
+    log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc.reason)
+    message = f"The service cannot store changes right now: {exc.reason}. Retry later."
+    response = error_response(request, 503, "Service unavailable", message)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+async def _query_timeout(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QueryTimeout)
+    if request.url.path.startswith("/scim/"):
+        detail = (
+            f"The filter is too costly: it ran past {exc.budget:g} s ([scim]"
+            " query_budget_seconds) and was stopped. Narrow it, e.g. with an eq comparison."
+        )
+        return await _scim_error(request, InvalidFilter(detail))
+    message = "The search took too long and was stopped. Narrow it and retry."
+    return error_response(request, 503, "Search too costly", message)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
@@ -142,5 +169,7 @@ def handlers() -> dict[Any, Any]:
         AppError: _app_error,
         ScimError: _scim_error,
         HTTPException: _http_error,
+        DatabaseUnavailable: _database_unavailable,
+        QueryTimeout: _query_timeout,
         Exception: _unhandled,
     }

@@ -6,6 +6,7 @@ cookies or bodies, and the values of query parameters that can carry secrets are
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -144,8 +145,9 @@ def current_request_id() -> str:
 class RequestContextMiddleware:
     """Request id (X-Request-ID in and out), security headers, and the access log."""
 
-    def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool = False, max_url_bytes: int = 8192) -> None:
         self.app = app
+        self.max_url_bytes = max_url_bytes
         chosen = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
         self.headers = [(name.lower().encode(), value.encode()) for name, value in chosen]
 
@@ -180,18 +182,37 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        raw_query: bytes = scope.get("query_string", b"")
+        too_long = len(scope.get("raw_path") or scope["path"]) + len(raw_query) > self.max_url_bytes
         try:
-            await self.app(scope, receive, send_wrapper)
+            if too_long:
+                await _uri_too_long(scope, send_wrapper, self.max_url_bytes)
+            else:
+                await self.app(scope, receive, send_wrapper)
         finally:
-            query = redact_query(scope.get("query_string", b"").decode("latin-1"))
+            query = "…" if too_long else redact_query(raw_query.decode("latin-1"))
             client = scope.get("client")
             access_log.info(
                 '%s "%s %s%s" %d %.1fms',
                 client[0] if client else "-",
                 scope["method"],
-                scope["path"],
+                scope["path"][:200],
                 f"?{query}" if query else "",
                 status,
                 (time.perf_counter() - started) * 1000,
             )
             request_id_var.reset(token)
+
+
+async def _uri_too_long(scope: Scope, send: Send, limit: int) -> None:
+    """414, before anything reads the request: a SCIM error under /scim/, else plain JSON."""
+    detail = f"The path and query string exceed {limit} bytes ([scim] max_url_bytes)"
+    if scope["path"].startswith("/scim/"):
+        doc = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "414"}
+        body, kind = {**doc, "detail": detail}, b"application/scim+json"
+    else:
+        body, kind = {"error": "URI too long", "message": detail}, b"application/json"
+    content = json.dumps(body).encode()
+    headers = [(b"content-type", kind), (b"content-length", str(len(content)).encode())]
+    await send({"type": "http.response.start", "status": 414, "headers": headers})
+    await send({"type": "http.response.body", "body": content})

@@ -30,10 +30,13 @@ log = logging.getLogger("webrix")
 
 class _App(Starlette):
     https = False
+    max_url_bytes = 8192
 
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so the request id is set before, and seen by, the 500 handler.
-        return RequestContextMiddleware(super().build_middleware_stack(), https=self.https)
+        return RequestContextMiddleware(
+            super().build_middleware_stack(), https=self.https, max_url_bytes=self.max_url_bytes
+        )
 
 
 async def healthz(request: Request) -> Response:
@@ -41,11 +44,17 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """Ready when the database answers reads and would take a write; else 503 saying why."""
+    db = services(request).db
     try:
-        await services(request).db.ping()
+        await db.ping()
     except Exception:
         log.exception("readiness check failed")
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    fault = await db.writable()
+    if fault is not None:
+        body = {"status": "degraded", "database": "reads work; writes fail", "reason": fault}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "30"})
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
@@ -100,6 +109,7 @@ def create_app(
     ]
     app = _App(routes=routes, lifespan=lifespan, exception_handlers=errors.handlers())
     app.https = config.server.https
+    app.max_url_bytes = config.scim.max_url_bytes
     app.state.services = svc
     app.state.templates = make_templates()
     return app

@@ -102,7 +102,9 @@ class Services:
         return self._oidc
 
     async def start(self) -> None:
-        self._db = await Database.open(self.config.database.path)
+        self._db = await Database.open(
+            self.config.database.path, query_budget=self.config.scim.query_budget_seconds
+        )
         self._tokens = TokenCache(self._db)
         jc = self.config.auth.jumpcloud
         self._http = httpx.AsyncClient(

@@ -10,7 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from app.db import Database, DatabaseError, Tx, latest_version
+from app.db import Database, DatabaseError, Tx
+from app.migrate import latest_version
 from app.store import audit, tokens
 from tests.conftest import config_data, webrix, write_toml
 

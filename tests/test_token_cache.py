@@ -69,7 +69,7 @@ class SlowReads:
     def on_change(self, table: str, listener: Callable[[], None]) -> None:
         self.listeners.append(listener)
 
-    async def read(self, fn: object, *args: object) -> ApiToken:
+    async def lookup(self, fn: object, *args: object) -> ApiToken:
         await self.release.wait()
         return self.token
 

@@ -108,7 +108,7 @@ async def current_user(request: Request) -> CurrentUser | None:
     session_id = session_id_from(request, svc.config)
     if session_id:
         idle = timedelta(minutes=svc.config.session.idle_timeout_minutes)
-        loaded = await svc.db.read(_load, session_id, idle)
+        loaded = await svc.db.lookup(_load, session_id, idle)
         if loaded is not None:
             session, user, names = loaded
             if session_store.needs_touch(session):

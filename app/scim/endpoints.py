@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.config import ScimConfig
 from app.db import Tx
 from app.scim.errors import NotFound
 from app.scim.filter import parse_filter
 from app.scim.filter_sql import SqlTable, sort_sql, to_sql
-from app.scim.http import ListParams, ScimResponse, list_response, not_modified
-from app.scim.projection import parse_attribute_list, project
+from app.scim.http import ListParams, ScimResponse, attribute_names, list_response, not_modified
+from app.scim.projection import project
 from app.services import Services, services
 from app.store import audit
 
@@ -54,11 +55,18 @@ def scim_services(request: Request) -> tuple[Services, str]:
     return svc, svc.config.scim_base_url
 
 
-def page_sql(params: ListParams, table: SqlTable) -> tuple[str, list[object], str]:
+def page_sql(
+    params: ListParams, table: SqlTable, limits: ScimConfig
+) -> tuple[str, list[object], str]:
     """WHERE fragment, its arguments and ORDER BY for a list request (FilterError if bad)."""
     where, args = "1 = 1", list[object]()
     if params.filter is not None and params.filter.strip():
-        where, args = to_sql(parse_filter(params.filter), table)
+        parsed = parse_filter(
+            params.filter,
+            max_clauses=limits.max_filter_clauses,
+            max_value_filters=limits.max_value_filters,
+        )
+        where, args = to_sql(parsed, table)
     # Insertion order: a resource created while a client pages through lands on the last page
     # instead of shifting earlier ones (created has one-second ties and ids are random).
     order = f"{table.name}.rowid"
@@ -83,9 +91,10 @@ def found(value: T | None, resource_type: str, id_: str) -> T:
 
 def selection(request: Request) -> tuple[list[str] | None, list[str] | None]:
     """The `attributes` and `excludedAttributes` query parameters."""
+    limit = services(request).config.scim.max_attribute_names
     return (
-        parse_attribute_list(request.query_params.get("attributes")),
-        parse_attribute_list(request.query_params.get("excludedAttributes")),
+        attribute_names(request.query_params.get("attributes"), limit),
+        attribute_names(request.query_params.get("excludedAttributes"), limit),
     )
 
 

@@ -19,6 +19,7 @@ The tree::
     ├── Conflict                   409 (no scimType)
     ├── PreconditionFailed         412
     ├── PayloadTooLarge            413
+    ├── TooManyRequests            429 (Retry-After)
     ├── InternalError              500
     └── NotImplemented_            501
 
@@ -38,6 +39,7 @@ class ScimError(Exception):
     status: ClassVar[int] = 400
     scim_type: ClassVar[str | None] = None
     default_detail: ClassVar[str] = "Bad request"
+    retry_after: int | None = None  # seconds, sent as Retry-After (429, 503)
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail: str = detail if detail is not None else self.default_detail
@@ -166,6 +168,17 @@ class PayloadTooLarge(ScimError):
 
     status = 413
     default_detail = "Request payload too large"
+
+
+class TooManyRequests(ScimError):
+    """The client is refused for a while (Retry-After says how long)."""
+
+    status = 429
+    default_detail = "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class InternalError(ScimError):

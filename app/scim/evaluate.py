@@ -6,8 +6,9 @@ The semantics it shares with ``app.scim.filter_sql.to_sql`` live in ``app.scim.f
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from app.scim.filter import (
@@ -122,8 +123,18 @@ class _Evaluator:
     def __init__(self, resource_type: str | None, parent: str | None) -> None:
         self.resource_type = resource_type
         self.parent = parent
+        # What each node resolves to, worked out once however many items it is evaluated on.
+        self._targets: dict[tuple[AttrPath, bool], _Target] = {}
+        self._expected: dict[Compare, tuple[_Target, str, Any, bool]] = {}
+        self._children: dict[AttrPath, _Evaluator] = {}
 
     def target(self, path: AttrPath, comparing: bool) -> _Target:
+        found = self._targets.get((path, comparing))
+        if found is None:
+            found = self._targets[(path, comparing)] = self._resolve(path, comparing)
+        return found
+
+    def _resolve(self, path: AttrPath, comparing: bool) -> _Target:
         if self.resource_type is None:
             names = (path.attr,) if path.sub_attr is None else (path.attr, path.sub_attr)
             return _Target(names, None, path.uri, element_value=comparing)
@@ -164,6 +175,12 @@ class _Evaluator:
             self.value_path_child(node.path).check(node.filter)
 
     def value_path_child(self, path: AttrPath) -> _Evaluator:
+        child = self._children.get(path)
+        if child is None:
+            child = self._children[path] = self._child(path)
+        return child
+
+    def _child(self, path: AttrPath) -> _Evaluator:
         if self.parent is not None:
             raise FilterError("value filters cannot be nested")
         if self.resource_type is None:
@@ -189,12 +206,10 @@ class _Evaluator:
             return any(isinstance(e, Mapping) and child.evaluate(node.filter, e) for e in elements)
         if node.op == "ne":
             return not self.evaluate(Compare(node.path, "eq", node.value), item)
-        target = self.target(node.path, comparing=True)
-        kind = kind_of(target.attribute, node.value)
-        expected = expected_value(node.op, node.value, kind, target.attribute, str(node.path))
-        case_exact = target.attribute is not None and target.attribute.case_exact
-        if kind == "string" or (kind == "dateTime" and node.op in STRING_OPS):
-            expected = expected if case_exact else _fold(expected)
+        prepared = self._expected.get(node)
+        if prepared is None:
+            prepared = self._expected[node] = self._prepare(node)
+        target, kind, expected, case_exact = prepared
         for value in _flatten(self.values(target, item)):
             if target.element_value and isinstance(value, Mapping):
                 value = _get(value, "value")
@@ -202,6 +217,25 @@ class _Evaluator:
             if actual is not None and _compare(node.op, actual, expected):
                 return True
         return False
+
+    def _prepare(self, node: Compare) -> tuple[_Target, str, Any, bool]:
+        target = self.target(node.path, comparing=True)
+        kind = kind_of(target.attribute, node.value)
+        expected = expected_value(node.op, node.value, kind, target.attribute, str(node.path))
+        case_exact = target.attribute is not None and target.attribute.case_exact
+        if kind == "string" or (kind == "dateTime" and node.op in STRING_OPS):
+            expected = expected if case_exact else _fold(expected)
+        return target, kind, expected, case_exact
+
+
+def matcher(
+    filter: Filter, resource_type: str | None = None, parent: str | None = None
+) -> Callable[[Mapping[str, Any]], bool]:
+    """`matches` for many items: the filter is checked and resolved once (FilterError here)."""
+    evaluator = _Evaluator(resource_type, parent)
+    if resource_type is not None:
+        evaluator.check(filter)
+    return partial(evaluator.evaluate, filter)
 
 
 def matches(
@@ -217,7 +251,4 @@ def matches(
     (e.g. "emails") when ``item`` is one element of that multi-valued attribute and the filter
     is a value filter naming its sub-attributes.
     """
-    evaluator = _Evaluator(resource_type, parent)
-    if resource_type is not None:
-        evaluator.check(filter)
-    return evaluator.evaluate(filter, item)
+    return matcher(filter, resource_type, parent)(item)

@@ -20,6 +20,8 @@ from app.scim.schemas import ENTERPRISE_USER_URN, GROUP_URN, LEGACY_CORE_URN, US
 
 MAX_LENGTH = 4096
 MAX_DEPTH = 50
+MAX_CLAUSES = 50  # the defaults of [scim] max_filter_clauses and max_value_filters
+MAX_VALUE_FILTERS = 5
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 ORDERING_OPS = frozenset({"gt", "ge", "lt", "le"})
@@ -204,7 +206,14 @@ def _is_value(token: _Token) -> bool:
 
 
 class _Parser:
-    def __init__(self, text: str, what: str = "filter") -> None:
+    def __init__(
+        self,
+        text: str,
+        what: str = "filter",
+        max_clauses: int = MAX_CLAUSES,
+        max_value_filters: int = MAX_VALUE_FILTERS,
+    ) -> None:
+        self.clauses_left, self.value_filters_left = max_clauses, max_value_filters
         if len(text) > MAX_LENGTH:
             raise FilterError(f"{what} is longer than {MAX_LENGTH} characters")
         if not text.strip():
@@ -302,9 +311,16 @@ class _Parser:
 
     def attribute_expression(self, in_value: bool) -> Filter:
         name = self.next()
+        self.clauses_left -= 1
+        if self.clauses_left < 0:
+            raise _error("too many comparisons in one filter ([scim] max_filter_clauses)", name.pos)
         path = self.attr_path(name, in_value)
         token = self.next()
         if token.kind == "[":
+            self.value_filters_left -= 1
+            if self.value_filters_left < 0:
+                message = "too many value filters in one filter ([scim] max_value_filters)"
+                raise _error(message, token.pos)
             if in_value:
                 raise _error("value filters cannot be nested", token.pos)
             if path.sub_attr is not None:
@@ -370,12 +386,17 @@ _SIMPLE = re.compile(
 )
 
 
-def parse_filter(text: str) -> Filter:
-    """Parse a SCIM filter; raise FilterError naming the position of the first problem."""
+def parse_filter(
+    text: str, *, max_clauses: int = MAX_CLAUSES, max_value_filters: int = MAX_VALUE_FILTERS
+) -> Filter:
+    """Parse a SCIM filter; raise FilterError naming the position of the first problem.
+
+    A filter may hold at most `max_clauses` comparisons (``attr op value`` or ``attr pr``, a
+    value filter counting as one more) and `max_value_filters` ``attr[...]`` value filters."""
     simple = _SIMPLE.fullmatch(text)
     if simple and len(text) <= MAX_LENGTH and text.isascii() and simple[1].lower() != "not":
         return Compare(AttrPath(simple[1], simple[2], None), simple[3].lower(), simple[4])
-    parser = _Parser(text)
+    parser = _Parser(text, "filter", max_clauses, max_value_filters)
     result = parser.disjunction(False)
     parser.expect_end()
     return result

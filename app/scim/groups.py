@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.config import ScimConfig
 from app.db import Tx
 from app.scim import mapping
 from app.scim.endpoints import (
@@ -42,7 +43,7 @@ from app.scim.http import (
     search_params,
 )
 from app.scim.patch import PatchResult, apply_patch
-from app.scim.projection import project, wants
+from app.scim.projection import projector, wants
 from app.scim.resource import normalize
 from app.scim.schemas import GROUP_URN, UnknownAttribute, resolve
 from app.services import Services
@@ -229,14 +230,14 @@ def _key(obj: dict[str, Any], name: str) -> Any:
     return next((value for key, value in obj.items() if key.lower() == name), None)
 
 
-def _members_only(group_id: str, operations: Any) -> PatchResult | None:
+def _members_only(group_id: str, operations: Any, limits: ScimConfig) -> PatchResult | None:
     """The outcome of a PATCH whose operations touch nothing but members, found without the
     group (JumpCloud's adds and removes: one round trip, not two); None for any other."""
     if not _member_paths(operations):
         return None
     stub = {"schemas": [GROUP_URN], "displayName": "\x00members only", "id": group_id}
     try:
-        result = apply_patch(dict(stub), operations, "Group")
+        result = apply_patch(dict(stub), operations, "Group", limits)
     except ScimError:
         return None  # decided against the group itself, which may answer otherwise
     rest = {k: v for k, v in result.resource.items() if k != "members"}
@@ -251,21 +252,13 @@ async def find(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total matching groups and one projected page (FilterError on a bad filter)."""
     base = svc.config.scim_base_url
-    where, args, order = page_sql(params, GROUPS_TABLE)
+    where, args, order = page_sql(params, GROUPS_TABLE, svc.config.scim)
     with_members = wants("members", params.attributes, params.excluded)
     total, groups, members = await svc.db.read(
         _page, where, args, order, offset, limit, with_members
     )
-    items = [
-        project(
-            mapping.group_to_scim(g, members.get(g.id), base),
-            "Group",
-            params.attributes,
-            params.excluded,
-        )
-        for g in groups
-    ]
-    return total, items
+    shown = projector("Group", params.attributes, params.excluded)
+    return total, [shown(mapping.group_to_scim(g, members.get(g.id), base)) for g in groups]
 
 
 @scim_endpoint(*READ_SCOPES)
@@ -316,7 +309,7 @@ def _members(resource: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
 @scim_endpoint(*WRITE_SCOPES)
 async def create_group(request: Request) -> Response:
     svc, base = scim_services(request)
-    resource = normalize("Group", await read_json(request))
+    resource = normalize("Group", await read_json(request), svc.config.scim)
     body = _body(resource, *_members(resource))
     group, members = await svc.db.write(_create, body, origin(request))
     return written(request, "Group", mapping.group_to_scim(group, members, base), 201)
@@ -325,7 +318,7 @@ async def create_group(request: Request) -> Response:
 @scim_endpoint(*WRITE_SCOPES)
 async def replace_group(request: Request) -> Response:
     svc, base = scim_services(request)
-    resource = normalize("Group", await read_json(request))
+    resource = normalize("Group", await read_json(request), svc.config.scim)
     body = _body(resource, *_members(resource))
     if_match = request.headers.get("if-match")
     group_id = request.path_params["id"]
@@ -370,7 +363,8 @@ async def patch_group(request: Request) -> Response:
     if_match = request.headers.get("if-match")
     attributes, excluded = selection(request)
     echo = wants("members", attributes, excluded)
-    only = _members_only(group_id, operations) if if_match is None else None
+    limits = svc.config.scim
+    only = _members_only(group_id, operations, limits) if if_match is None else None
     if only is not None:
         patch = _patch(group_id, None, None, only, echo)
         return _patched(request, base, await svc.db.write(_write_patch, patch, origin(request)))
@@ -379,8 +373,8 @@ async def patch_group(request: Request) -> Response:
         check_if_match(if_match, mapping.etag(group.version))
         current = mapping.stored(mapping.group_to_scim(group, None, base))
         # With its id, so that an id echoed in a path-less value (Okta's rename) is checked.
-        result = apply_patch({**current, "id": group.id}, operations, "Group")
-        resource = normalize("Group", {**result.resource, "members": []})
+        result = apply_patch({**current, "id": group.id}, operations, "Group", limits)
+        resource = normalize("Group", {**result.resource, "members": []}, limits)
         resource.pop("members", None)
         body = _body(resource, [], {}) if resource != current else None
         patch = _patch(group_id, group, body, result, echo, guarded=if_match is not None)

@@ -7,12 +7,15 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
+from itertools import accumulate
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.config import ScimConfig
 from app.scim.errors import (
     Forbidden,
     InvalidSyntax,
@@ -88,8 +91,10 @@ def scim_endpoint(*scopes: str) -> Callable[[Endpoint], Endpoint]:
 
 
 async def read_json(request: Request) -> Any:
-    """The request body as JSON, refusing oversized bodies (413) and malformed ones (400)."""
-    limit = services(request).config.scim.max_body_bytes
+    """The request body as JSON, refusing oversized bodies (413), malformed ones (400), and
+    nesting or integers past the limits (400) before they cost anything."""
+    limits = services(request).config.scim
+    limit = limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and _INTEGER.fullmatch(declared) and int(declared) > limit:
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes")
@@ -103,8 +108,14 @@ async def read_json(request: Request) -> Any:
     raw = b"".join(chunks)
     if not raw.strip():
         raise InvalidSyntax("The request body is empty")
+    _check_depth(raw, limits.max_json_depth)
     try:
-        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+        data = json.loads(
+            raw,
+            parse_constant=_not_json,
+            parse_float=_finite,
+            parse_int=partial(_bounded_int, digits=limits.max_integer_digits),
+        )
     except json.JSONDecodeError as exc:
         raise InvalidSyntax(f"The request body is not valid JSON: {exc.msg}") from None
     except ValueError:  # not UTF-8, or an integer with thousands of digits
@@ -117,6 +128,33 @@ async def read_json(request: Request) -> Any:
         except UnicodeEncodeError:
             raise InvalidSyntax("The request body holds an unpaired surrogate escape") from None
     return data
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: runs, not chars
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+
+
+def _check_depth(raw: bytes, limit: int) -> None:
+    """Refuse a body nested deeper than `limit`, without parsing it (a parser would recurse):
+    strings blanked out by one regular expression, the brackets left counted in C."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return  # cannot be deeper: the usual case, at the cost of two scans
+    brackets = _JSON_STRING.sub(b'""', raw).translate(None, _NOT_BRACKETS)
+    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit:
+        raise InvalidValue(
+            f"The request body nests deeper than {limit} levels ([scim] max_json_depth)"
+        )
+
+
+def _bounded_int(text: str, digits: int) -> int:
+    if len(text) - text.startswith("-") > digits:
+        raise InvalidValue(
+            f"The number {text[:20]}… has more than {digits} digits ([scim] max_integer_digits)"
+        )
+    return int(text)
 
 
 def _not_json(name: str) -> Any:
@@ -141,7 +179,7 @@ class ListParams:
     excluded: list[str] | None
 
 
-def _int(value: Any, name: str) -> int | None:
+def _int(value: Any, name: str, digits: int) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -149,11 +187,25 @@ def _int(value: Any, name: str) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value)
+        return _bounded_int(value.strip(), digits)
     raise InvalidValue(f"'{name}' must be an integer")
 
 
-def list_params(source: dict[str, Any], default_count: int, max_count: int) -> ListParams:
+def attribute_names(text: str | None, limit: int) -> list[str] | None:
+    """An `attributes`/`excludedAttributes` list, each name once; 400 past `limit` names."""
+    names = parse_attribute_list(text)
+    if names is None:
+        return None
+    unique = list({name.lower(): name for name in names}.values())
+    if len(unique) > limit:
+        raise InvalidValue(
+            f"{len(unique)} attribute names were given; at most {limit} are accepted"
+            " ([scim] max_attribute_names)"
+        )
+    return unique
+
+
+def list_params(source: dict[str, Any], limits: ScimConfig) -> ListParams:
     """Paging, sorting, filtering and projection from a query string or a SearchRequest."""
 
     def text(name: str) -> str | None:
@@ -169,18 +221,20 @@ def list_params(source: dict[str, Any], default_count: int, max_count: int) -> L
         if isinstance(value, list):
             if not all(isinstance(v, str) for v in value):
                 raise InvalidValue(f"'{name}' must be a list of attribute names")
-            return parse_attribute_list(",".join(value))
-        return parse_attribute_list(text(name))
+            return attribute_names(",".join(value), limits.max_attribute_names)
+        return attribute_names(text(name), limits.max_attribute_names)
 
-    start = _int(source.get("startIndex"), "startIndex")
-    count = _int(source.get("count"), "count")
+    start = _int(source.get("startIndex"), "startIndex", limits.max_integer_digits)
+    count = _int(source.get("count"), "count", limits.max_integer_digits)
     order = (text("sortOrder") or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
     return ListParams(
         filter=text("filter"),
         start_index=max(1, start if start is not None else 1),
-        count=max(0, min(max_count, count if count is not None else default_count)),
+        count=max(
+            0, min(limits.max_page_size, limits.default_page_size if count is None else count)
+        ),
         sort_by=text("sortBy"),
         descending=order == "descending",
         attributes=names("attributes"),
@@ -242,7 +296,7 @@ def query_params(request: Request) -> ListParams:
     """List parameters from the query string of a GET."""
     cfg = services(request).config.scim
     source = query(request.scope["query_string"])
-    return list_params(source, cfg.default_page_size, cfg.max_page_size)
+    return list_params(source, cfg)
 
 
 async def search_params(request: Request) -> ListParams:
@@ -254,7 +308,7 @@ async def search_params(request: Request) -> ListParams:
     schemas = body.get("schemas")
     if schemas is not None and (not isinstance(schemas, list) or SEARCH_REQUEST not in schemas):
         raise InvalidSyntax(f"A SearchRequest must carry the schema {SEARCH_REQUEST}")
-    return list_params(body, cfg.default_page_size, cfg.max_page_size)
+    return list_params(body, cfg)
 
 
 def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> ScimResponse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.config import ScimConfig
 from app.scim.errors import (
     InvalidFilter,
     InvalidPath,
@@ -19,13 +20,15 @@ from app.scim.errors import (
     Mutability,
     NoTarget,
 )
-from app.scim.evaluate import matches
+from app.scim.evaluate import matcher
 from app.scim.filter import And, Compare, Filter, FilterError, parse_path
+from app.scim.patch_elements import ElementIndex, same_scalar
 from app.scim.patch_members import MemberDelta, member_ids_in_filter
 from app.scim.schemas import Attribute, Schema, resolve, schema_for_urn, schemas_for
 from app.scim.values import PATCH_RULES, coerce, coerce_elements, set_primary
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+DEFAULT_LIMITS = ScimConfig()
 _OPS = frozenset({"add", "replace", "remove"})
 
 
@@ -75,7 +78,7 @@ def _member(obj: dict[str, Any], name: str) -> tuple[bool, Any]:
     return False, None
 
 
-def _parse_body(body: Any) -> list[_Operation]:
+def _parse_body(body: Any, limits: ScimConfig) -> list[_Operation]:
     if not isinstance(body, dict):
         raise InvalidSyntax("The PATCH body must be a JSON object")
     schemas = _member(body, "schemas")[1]
@@ -86,6 +89,11 @@ def _parse_body(body: Any) -> list[_Operation]:
     raw_ops = _member(body, "Operations")[1]
     if not isinstance(raw_ops, list) or not raw_ops:
         raise InvalidSyntax("'Operations' must be a non-empty array")
+    if len(raw_ops) > limits.max_operations:
+        raise InvalidValue(
+            f"The PATCH has {len(raw_ops)} operations; at most {limits.max_operations} are"
+            " accepted ([scim] max_operations)"
+        )
     ops = []
     for index, raw in enumerate(raw_ops):
         if not isinstance(raw, dict):
@@ -99,25 +107,6 @@ def _parse_body(body: Any) -> list[_Operation]:
         has_value, value = _member(raw, "value")
         ops.append(_Operation(op.lower(), path.strip() or None if path else None, value, has_value))
     return ops
-
-
-def _same_scalar(attribute: Attribute | None, a: Any, b: Any) -> bool:
-    if isinstance(a, str) and isinstance(b, str) and not (attribute and attribute.case_exact):
-        return a.lower() == b.lower()
-    return bool(a == b)
-
-
-def _same_element(attribute: Attribute, existing: Any, new: Any) -> bool:
-    """Whether ``new`` denotes ``existing`` (same value, and same type when one is given)."""
-    if not (isinstance(existing, dict) and isinstance(new, dict)):
-        return _same_scalar(attribute, existing, new)
-    value_attr = attribute.sub_attribute("value")
-    if value_attr is None or "value" not in new:
-        return existing == new
-    if not _same_scalar(value_attr, existing.get("value"), new["value"]):
-        return False
-    kind = new.get("type")
-    return kind is None or _same_scalar(None, existing.get("type"), kind)
 
 
 def _check_immutable(attribute: Attribute | None, old: Any, new: Any, where: str) -> None:
@@ -151,9 +140,10 @@ def _copy_json(value: Any) -> Any:
 class _Patcher:
     """Applies operations in order to a private copy of the resource."""
 
-    def __init__(self, resource: dict[str, Any], resource_type: str) -> None:
+    def __init__(self, resource: dict[str, Any], resource_type: str, limits: ScimConfig) -> None:
         self.resource = _copy_json(resource)
         self.resource_type = resource_type
+        self.limits = limits
         self.core, *extensions = schemas_for(resource_type)
         self.extension_urns = {schema.id for schema in extensions}
         self.result = PatchResult(self.resource)
@@ -265,6 +255,11 @@ class _Patcher:
                 schemas = self.resource.get("schemas")
                 if isinstance(schemas, list) and target.urn not in schemas:
                     schemas.append(target.urn)
+        if isinstance(value, list) and len(value) > self.limits.max_values:
+            raise InvalidValue(
+                f"'{target.text}' would hold {len(value)} values; at most"
+                f" {self.limits.max_values} are accepted ([scim] max_values)"
+            )
         if value in (None, [], {}):
             if target.attribute.required:
                 raise InvalidValue(f"'{target.text}' is required and cannot be removed")
@@ -287,32 +282,29 @@ class _Patcher:
         attribute, current = target.attribute, self._current(target)
         if op == "remove":
             if attribute.multi_valued and has_value and value is not None:
-                drop = coerce_elements(attribute, value, target.text, PATCH_RULES)
-                kept = [
-                    e
-                    for e in self._elements(target)
-                    if not any(_same_element(attribute, e, d) for d in drop)
-                ]
-                self._store(target, kept)
+                drop = ElementIndex(attribute, self._values(target, value))
+                self._store(target, [e for e in self._elements(target) if not drop.names(e)])
             else:
                 self._store(target, None)
         elif attribute.multi_valued:
-            new = coerce_elements(attribute, value, target.text, PATCH_RULES)
+            new = self._values(target, value)
             if op == "replace":
                 self._store(target, new)
                 return
             elements = self._elements(target)
+            index = ElementIndex(attribute, elements)
             chosen = []
             for item in new:
-                same = next((e for e in elements if _same_element(attribute, e, item)), None)
+                same = index.find(item)
                 if same is None:
                     elements.append(item)
+                    index.add(item)
                     chosen.append(item)
                 elif isinstance(same, dict):
                     # An identical add is a no-op; new or different sub-attributes merge in.
                     for key, sub_value in item.items():
                         sub = attribute.sub_attribute(key)
-                        if not _same_scalar(sub, same.get(key), sub_value):
+                        if not same_scalar(sub, same.get(key), sub_value):
                             same[key] = sub_value
                     chosen.append(same)
             set_primary(elements, chosen)
@@ -331,6 +323,18 @@ class _Patcher:
             new_value = coerce(attribute, value, target.text, PATCH_RULES)
             _check_immutable(attribute, current, new_value, target.text)
             self._store(target, new_value)
+
+    def _values(self, target: _Target, value: Any, *, members: bool = False) -> list[Any]:
+        """The elements a value gives a multi-valued attribute, refused past the limit before
+        any of them is read."""
+        limit = self.limits.max_members if members else self.limits.max_values
+        if isinstance(value, list) and len(value) > limit:
+            key = "max_members" if members else "max_values"
+            raise InvalidValue(
+                f"'{target.text}' is given {len(value)} values; at most {limit} are accepted"
+                f" ([scim] {key})"
+            )
+        return coerce_elements(target.attribute, value, target.text, PATCH_RULES)
 
     def _sub_attribute(self, op: str, target: _Target, value: Any) -> None:
         """``name.givenName``: a sub-attribute of a single-valued complex attribute."""
@@ -368,12 +372,8 @@ class _Patcher:
     def _matching(self, target: _Target, elements: list[Any]) -> list[dict[str, Any]]:
         assert target.value_filter is not None
         try:
-            return [
-                e
-                for e in elements
-                if isinstance(e, dict)
-                and matches(target.value_filter, e, self.resource_type, target.full_path)
-            ]
+            match = matcher(target.value_filter, self.resource_type, target.full_path)
+            return [e for e in elements if isinstance(e, dict) and match(e)]
         except FilterError as exc:
             raise InvalidPath(f"Invalid path '{target.text}': {exc.message}") from None
 
@@ -389,7 +389,8 @@ class _Patcher:
                     element.pop(sub.name, None)
                 elements = [e for e in elements if e != {}]
             else:
-                elements = [e for e in elements if not any(e is m for m in matched)]
+                dropped = {id(m) for m in matched}
+                elements = [e for e in elements if id(e) not in dropped]
             self._store(target, elements)
             return
         if sub is not None:
@@ -440,7 +441,7 @@ class _Patcher:
         elif op == "remove" and (not has_value or value is None):
             self.members.replace([])
         else:
-            elements = coerce_elements(target.attribute, value, target.text, PATCH_RULES)
+            elements = self._values(target, value, members=True)
             self.members.write(op, elements)
 
     # --- outcome ----------------------------------------------------------------------
@@ -469,10 +470,15 @@ class _Patcher:
         return self.result
 
 
-def apply_patch(resource: dict[str, Any], operations_body: Any, resource_type: str) -> PatchResult:
+def apply_patch(
+    resource: dict[str, Any],
+    operations_body: Any,
+    resource_type: str,
+    limits: ScimConfig = DEFAULT_LIMITS,
+) -> PatchResult:
     """Apply a PatchOp body to ``resource`` (not mutated); raise a ScimError when it is refused."""
-    operations = _parse_body(operations_body)
-    patcher = _Patcher(resource, resource_type)
+    operations = _parse_body(operations_body, limits)
+    patcher = _Patcher(resource, resource_type, limits)
     for operation in operations:
         patcher.apply(operation)
     return patcher.outcome(resource)

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from app.scim.schemas import (
@@ -148,10 +149,18 @@ def project(
     excluded: list[str] | None,
 ) -> dict[str, Any]:
     """Return ``resource`` reduced per ``attributes``/``excludedAttributes`` and ``returned``."""
+    return projector(resource_type, attributes, excluded)(resource)
+
+
+def projector(
+    resource_type: str, attributes: list[str] | None, excluded: list[str] | None
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`project` for many resources of one request: the names are resolved once, not per
+    resource (a page of a thousand users and a hundred names is a hundred resolutions)."""
     if attributes is None and excluded is None:
-        return _project_default(resource, resource_type)
+        return partial(_project_default, resource_type=resource_type)
     sel = _Selection(_key_set(resource_type, attributes), _key_set(resource_type, excluded))
-    return _project(resource, resource_type, sel)
+    return partial(_project, resource_type=resource_type, sel=sel)
 
 
 _DEFAULT = _Selection(None, None)
@@ -204,7 +213,9 @@ def _fix_schemas(out: dict[str, Any], resource_type: str) -> dict[str, Any]:
         core, *extensions = schemas_for(resource_type)
         extension_ids = {schema.id for schema in extensions}
         out["schemas"] = [
-            urn for urn in out["schemas"] if urn not in extension_ids or urn in out
+            urn
+            for urn in out["schemas"]
+            if isinstance(urn, str) and (urn not in extension_ids or urn in out)
         ] or [core.id]
     return out
 

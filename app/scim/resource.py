@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.config import ScimConfig
 from app.scim.errors import InvalidSyntax, InvalidValue
 from app.scim.schemas import (
     COMMON_ATTRIBUTES,
+    GROUP_URN,
     LEGACY_CORE_URN,
+    Attribute,
     ResolvedAttr,
     Schema,
     UnknownAttribute,
@@ -18,8 +21,12 @@ from app.scim.schemas import (
 )
 from app.scim.values import BODY_RULES, coerce_attribute
 
+DEFAULT_LIMITS = ScimConfig()
 
-def _object(schema: Schema, body: dict[str, Any], where: str, core: bool = False) -> dict[str, Any]:
+
+def _object(
+    schema: Schema, body: dict[str, Any], where: str, limits: ScimConfig, core: bool = False
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in body.items():
         attribute = schema.attribute(key)
@@ -32,11 +39,27 @@ def _object(schema: Schema, body: dict[str, Any], where: str, core: bool = False
             # (a stored one could be probed through filters and sortBy).
             continue
         name = attribute.name
+        if attribute.multi_valued and isinstance(value, list):
+            _check_count(schema, attribute, value, f"{where}{name}", limits)
         out[name] = coerce_attribute(attribute, value, f"{where}{name}", BODY_RULES)
     return out
 
 
-def normalize(resource_type: str, body: Any) -> dict[str, Any]:
+def _check_count(
+    schema: Schema, attribute: Attribute, value: list[Any], where: str, limits: ScimConfig
+) -> None:
+    """Refuse a multi-valued attribute past its limit before reading any of its values."""
+    members = schema.id == GROUP_URN and attribute.name == "members"
+    limit, key = (
+        (limits.max_members, "max_members") if members else (limits.max_values, "max_values")
+    )
+    if len(value) > limit:
+        raise InvalidValue(
+            f"'{where}' has {len(value)} values; at most {limit} are accepted ([scim] {key})"
+        )
+
+
+def normalize(resource_type: str, body: Any, limits: ScimConfig = DEFAULT_LIMITS) -> dict[str, Any]:
     """The stored form of a POST/PUT body (no id, meta or other read-only attributes)."""
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object")
@@ -60,7 +83,7 @@ def normalize(resource_type: str, body: Any) -> dict[str, Any]:
                     continue
                 if not isinstance(value, dict):
                     raise InvalidValue(f"'{schema.id}' must be an object")
-                ext = _object(schema, value, f"{schema.id}:")
+                ext = _object(schema, value, f"{schema.id}:", limits)
                 if ext:
                     result[schema.id] = ext
             elif (named := _qualified(resource_type, key)) is not None:
@@ -69,13 +92,13 @@ def normalize(resource_type: str, body: Any) -> dict[str, Any]:
                     core_body[named.attribute.name] = value
                 elif value is not None:
                     owner = next(e for e in extensions if e.id == named.schema)
-                    ext = _object(owner, {named.attribute.name: value}, f"{owner.id}:")
+                    ext = _object(owner, {named.attribute.name: value}, f"{owner.id}:", limits)
                     result.setdefault(owner.id, {}).update(ext)
             elif isinstance(value, dict):
                 result[key] = value  # an extension we do not know: kept as sent
             continue
         core_body[key] = value
-    result = {**_object(core, core_body, "", core=True), **result}
+    result = {**_object(core, core_body, "", limits, core=True), **result}
     if resource_type == "User":
         _require_string(result, "userName")
     else:

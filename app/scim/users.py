@@ -42,7 +42,7 @@ from app.scim.http import (
     search_params,
 )
 from app.scim.patch import apply_patch
-from app.scim.projection import project
+from app.scim.projection import projector
 from app.scim.resource import normalize
 from app.services import Services
 from app.store import groups as group_store
@@ -163,18 +163,10 @@ async def find(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total matching users and one projected page (FilterError on a bad filter)."""
     base = svc.config.scim_base_url
-    where, args, order = page_sql(params, USERS_TABLE)
+    where, args, order = page_sql(params, USERS_TABLE, svc.config.scim)
     total, users, memberships = await svc.db.read(_page, where, args, order, offset, limit)
-    items = [
-        project(
-            mapping.user_to_scim(u, memberships[u.id], base),
-            "User",
-            params.attributes,
-            params.excluded,
-        )
-        for u in users
-    ]
-    return total, items
+    shown = projector("User", params.attributes, params.excluded)
+    return total, [shown(mapping.user_to_scim(u, memberships[u.id], base)) for u in users]
 
 
 @scim_endpoint(*READ_SCOPES)
@@ -205,7 +197,7 @@ def _respond(request: Request, base: str, stored: _Stored, status: int = 200) ->
 @scim_endpoint(*WRITE_SCOPES)
 async def create_user(request: Request) -> Response:
     svc, base = scim_services(request)
-    resource = normalize("User", await read_json(request))
+    resource = normalize("User", await read_json(request), svc.config.scim)
     fields = mapping.user_fields(resource)
     stored = await svc.db.write(_create, fields, json.dumps(resource), origin(request))
     stored.user.knowing(resource)
@@ -247,8 +239,8 @@ async def _read_then_write(
 
 @scim_endpoint(*WRITE_SCOPES)
 async def replace_user(request: Request) -> Response:
-    _, base = scim_services(request)
-    resource = normalize("User", await read_json(request))
+    svc, base = scim_services(request)
+    resource = normalize("User", await read_json(request), svc.config.scim)
 
     def plan(user: User) -> tuple[dict[str, Any], dict[str, Any]]:
         return user.resource, resource
@@ -260,14 +252,15 @@ async def replace_user(request: Request) -> Response:
 
 @scim_endpoint(*WRITE_SCOPES)
 async def patch_user(request: Request) -> Response:
-    _, base = scim_services(request)
+    svc, base = scim_services(request)
     operations = await read_json(request)
+    limits = svc.config.scim
 
     def plan(user: User) -> tuple[dict[str, Any], dict[str, Any]] | None:
         current = mapping.stored(mapping.user_to_scim(user, [], base), "groups")
         # With its id, so that an id echoed in a path-less value is checked, not ignored.
-        result = apply_patch({**current, "id": user.id}, operations, "User")
-        return (current, normalize("User", result.resource)) if result.changed else None
+        result = apply_patch({**current, "id": user.id}, operations, "User", limits)
+        return (current, normalize("User", result.resource, limits)) if result.changed else None
 
     stored, user, groups = await _read_then_write(request, plan, action="user.patch")
     return _respond(request, base, stored or _Stored(user, groups))

@@ -173,7 +173,7 @@ class TokenCache:
         if cached is not None:
             return cached
         generation = self._generation
-        token = await self._db.read(find_by_hash, token_hash)
+        token = await self._db.lookup(find_by_hash, token_hash)
         # A revocation that committed while we read must not be undone by caching the row.
         if token is not None and token.active and generation == self._generation:
             if len(self._by_hash) >= self._max_size:

@@ -165,11 +165,27 @@ def test_string_values(literal: str, value: str) -> None:
     assert parse_filter(f"userName eq {literal}") == Compare(p("userName"), "eq", value)
 
 
-def test_long_flat_filters_are_fine() -> None:
+def test_long_flat_filters_are_fine_up_to_the_clause_limit() -> None:
     text = " or ".join(["userName pr"] * 250)
     assert len(text) <= MAX_LENGTH
-    parsed = parse_filter(text)
+    parsed = parse_filter(text, max_clauses=250)
     assert isinstance(parsed, Or) and len(parsed.operands) == 250
+    with pytest.raises(FilterError, match="max_filter_clauses"):
+        parse_filter(text, max_clauses=249)
+    assert isinstance(parse_filter(" or ".join(["userName pr"] * 50)), Or)  # the default, 50
+    with pytest.raises(FilterError, match="max_filter_clauses"):
+        parse_filter(" or ".join(["userName pr"] * 51))
+
+
+def test_value_filters_are_counted() -> None:
+    two = 'emails[type eq "work"] or addresses[locality co "x"]'
+    assert isinstance(parse_filter(two, max_value_filters=2), Or)
+    with pytest.raises(FilterError, match="max_value_filters"):
+        parse_filter(two, max_value_filters=1)
+    # the attribute before `[` counts as a comparison too
+    with pytest.raises(FilterError, match="max_filter_clauses"):
+        parse_filter(two, max_clauses=3)
+    assert isinstance(parse_filter(two, max_clauses=4), Or)
 
 
 def test_nesting_up_to_the_limit() -> None:

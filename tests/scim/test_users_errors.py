@@ -65,7 +65,8 @@ async def test_an_integer_too_long_to_read_is_400(make_config: Callable[..., Con
         response = await scim.request(
             "POST", "/Users", content=raw, headers={"Content-Type": "application/scim+json"}
         )
-        assert_scim_error(response, 400, "invalidSyntax")
+        assert_scim_error(response, 400, "invalidValue")
+        assert "max_integer_digits" in response.json()["detail"]
 
 
 NOT_AN_OBJECT = ["[]", '"ada@example.com"', "42", "null", "true", '[{"userName": "x"}]']

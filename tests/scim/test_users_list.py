@@ -196,9 +196,17 @@ async def test_count_zero_default_and_cap(scim: Scim) -> None:
 
 
 async def test_huge_start_index_is_no_error(scim: Scim) -> None:
-    body = await scim.list_users(startIndex=10**30)
+    body = await scim.list_users(startIndex=10**18 - 1)  # 18 digits: the limit
     assert body["totalResults"] == 4 and body["Resources"] == []
     assert type(body["startIndex"]) is int
+
+
+@pytest.mark.parametrize("name", ["startIndex", "count"])
+async def test_an_index_past_the_digit_limit_is_400_naming_it(scim: Scim, name: str) -> None:
+    for digits in (19, 5000):
+        response = await scim.get("/Users", params={name: "9" * digits})
+        assert_scim_error(response, 400, "invalidValue")
+        assert "max_integer_digits" in response.json()["detail"]
 
 
 async def test_projection_in_lists(scim: Scim) -> None:
