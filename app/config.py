@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_ISSUER = "https://oauth.id.jumpcloud.com/"
 MIN_SECRET_KEY_BYTES = 32
@@ -89,8 +89,8 @@ class ScimConfig:
     max_json_depth: int = 32
     max_integer_digits: int = 18
     max_attribute_names: int = 100
-    max_operations: int = 1000
-    max_values: int = 1000
+    max_operations: int = 200
+    max_values: int = 100
     max_members: int = 10_000
     max_filter_clauses: int = 50
     max_value_filters: int = 5
@@ -178,8 +178,8 @@ _SPEC: dict[str, dict[str, _Key]] = {
         "max_json_depth": _Key(int, 32, help="deepest nesting of a request body"),
         "max_integer_digits": _Key(int, 18, help="longest integer in a body or query"),
         "max_attribute_names": _Key(int, 100, help="names in attributes/excludedAttributes"),
-        "max_operations": _Key(int, 1000, help="operations in one PATCH"),
-        "max_values": _Key(int, 1000, help="values of one multi-valued attribute"),
+        "max_operations": _Key(int, 200, help="operations in one PATCH"),
+        "max_values": _Key(int, 100, help="values of one multi-valued attribute"),
         "max_members": _Key(int, 10_000, help="members in one group request or operation"),
         "max_filter_clauses": _Key(int, 50, help="comparisons in one filter"),
         "max_value_filters": _Key(int, 5, help="attr[...] value filters in one filter"),
@@ -331,13 +331,24 @@ def _check_url(loader: _Loader, section: str, key: str, url: str | None) -> str 
     if parts.query or parts.fragment:
         loader.problem(section, key, "must not carry a query or fragment")
         return None
+    if parts.username is not None or parts.password is not None:
+        loader.problem(section, key, "must not carry a user name or password")
+        return None
     return url
+
+
+def _lower_origin(url: str) -> str:
+    """Scheme and host in lower case (they are case-insensitive; `https` and the Origin check
+    compare them as text); the path is kept as written."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
 def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
     v = {s: {k: ld.value(s, k) for k in keys} for s, keys in _SPEC.items()}
     server = v["server"]
     url = _check_url(ld, "server", "public_url", server["public_url"])
+    url = _lower_origin(url) if url is not None else None
     if url is not None:
         host = urlsplit(url).hostname
         if (

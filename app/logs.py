@@ -36,6 +36,13 @@ SECURITY_HEADERS = [
     ),
 ]
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
+QUIET_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.INFO,
+    "aiosqlite": logging.INFO,
+    "multipart": logging.INFO,
+    "python_multipart": logging.INFO,
+}
 _X_REQUEST_ID = b"x-request-id"
 
 
@@ -126,8 +133,11 @@ def setup_logging(level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx logs full URLs at INFO; they can carry codes and hints.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Libraries whose own debug lines carry what must never reach a log, whatever the level:
+    # httpx full URLs (codes, hints) at INFO; aiosqlite every statement with its parameters
+    # (session ids, ID tokens); httpcore headers; python-multipart form fields (CSRF tokens).
+    for name, floor in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))
 
 
 def redact_query(query: str) -> str:

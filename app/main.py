@@ -93,6 +93,7 @@ def create_app(
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(svc.watch_other_processes)
+                tasks.start_soon(svc.keep_audit_retention)
                 yield
                 tasks.cancel_scope.cancel()
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import anyio
@@ -16,10 +17,14 @@ from app.auth.transaction import TRANSACTION_MAX_AGE
 from app.config import Config
 from app.db import Database
 from app.logs import flush_logs
+from app.store import audit
 from app.store.tokens import ApiToken, TokenCache, UsageRecorder
+from app.throttle import Tally, Throttle
 
 USER_AGENT = "webrix-identity/0.1"
 WATCH_INTERVAL = 0.5  # seconds between looks for commits by other processes
+RETENTION_INTERVAL = 3600.0  # seconds between audit retention passes
+RETENTION_BATCH = 1000  # audit events deleted per write
 log = logging.getLogger("webrix")
 
 
@@ -70,6 +75,14 @@ class Services:
     config: Config
     http_transport: httpx.AsyncBaseTransport | None = None
     token_usage: UsageRecorder = field(default_factory=UsageRecorder)
+    # Unknown bearer tokens and unknown sign-in states: counted per client address.
+    bad_tokens: Throttle = field(default_factory=Throttle)
+    bad_callbacks: Throttle = field(default_factory=Throttle)
+    unknown_states: Tally = field(
+        default_factory=lambda: Tally(
+            log, "%d sign-in callback(s) with an unknown or used state (not audited one by one)"
+        )
+    )
     used_states: UsedStates = field(default_factory=UsedStates)
     new_tokens: NewTokens = field(default_factory=NewTokens)
     _db: Database | None = None
@@ -114,6 +127,31 @@ class Services:
             follow_redirects=False,
         )
         self._oidc = make_oidc_client(self.config, self._http)
+
+    async def enforce_retention(self, batch: int = RETENTION_BATCH) -> int:
+        """Delete audit events past `[audit] retention_days`, `batch` at a time (each its own
+        short write, so other writes never wait long); how many were deleted."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.config.audit.retention_days)
+        before = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+        deleted = 0
+        while True:
+            gone = await self.db.write(audit.purge, before, batch)
+            deleted += gone
+            if gone < batch:
+                break
+            await anyio.sleep(0)  # let requests in between batches
+        if deleted:
+            log.info("audit retention: %d event(s) older than %s deleted", deleted, before)
+        return deleted
+
+    async def keep_audit_retention(self, interval: float = RETENTION_INTERVAL) -> None:
+        """`enforce_retention` now and then every `interval` seconds, for the app's lifetime."""
+        while True:
+            try:
+                await self.enforce_retention()
+            except Exception:  # a full disk, say: try again next time, never take the app down
+                log.warning("audit retention failed", exc_info=True)
+            await anyio.sleep(interval)
 
     async def watch_other_processes(self, interval: float = WATCH_INTERVAL) -> None:
         """Forget cached tokens whenever another process (the CLI) commits: a token revoked

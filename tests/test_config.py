@@ -171,3 +171,23 @@ def test_example_config_is_valid(tmp_path: Path) -> None:
     cfg = load(path)
     assert cfg.auth.jumpcloud.client_secret == "s3cret"
     assert cfg.auth.jumpcloud.issuer == "https://oauth.id.jumpcloud.com/"
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("HTTPS://Connect.Example.COM", "https://connect.example.com"),
+        ("Https://CONNECT.example.com:8443/Webrix/", "https://connect.example.com:8443/Webrix"),
+        ("HTTP://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    ],
+)
+def test_public_url_scheme_and_host_are_lower_case(tmp_path: Path, written: str, kept: str) -> None:
+    cfg = load_data(config_data(tmp_path / "w.db", server={"public_url": written}), "x", tmp_path)
+    assert cfg.public_url == kept
+    assert cfg.server.https is kept.startswith("https://")  # Secure cookies, __Host-, HSTS
+
+
+def test_public_url_with_credentials_is_refused(tmp_path: Path) -> None:
+    data = config_data(tmp_path / "w.db", server={"public_url": "https://u:p@connect.example.com"})
+    with pytest.raises(ConfigError, match="user name or password"):
+        load_data(data, "x", tmp_path)

@@ -27,6 +27,7 @@ from app.store import audit
 from app.store import sessions as session_store
 from app.store import users as user_store
 from app.store.users import Email, User, UserFields
+from app.throttle import retry_after
 
 log = logging.getLogger("webrix.auth")
 LOGIN_COOKIE = "webrix-login-"
@@ -76,12 +77,19 @@ def _where(request: Request) -> _Where:
     return {"ip": _client_ip(request), "request_id": current_request_id()}
 
 
-def _page(request: Request, status: int, title: str, message: str, retry: bool = False) -> Response:
+def _page(
+    request: Request,
+    status: int,
+    title: str,
+    message: str,
+    retry: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """The HTML error page: these routes are browser navigations, even under /api/."""
     retry_url = SIGNIN_PATH if retry else None
-    no_store = {"Cache-Control": "no-store"}
+    headers = {"Cache-Control": "no-store", **(headers or {})}
     return error_response(
-        request, status, title, message, retry_url=retry_url, page=True, headers=no_store
+        request, status, title, message, retry_url=retry_url, page=True, headers=headers
     )
 
 
@@ -148,13 +156,19 @@ async def callback(request: Request) -> Response:
     state = params.get("state", "")
     tx = _load_transaction(request, svc.config, state) if 8 <= len(state) <= 512 else None
     if tx is None or not svc.used_states.claim(tx.state):
-        await svc.db.write(
-            audit.record,
-            action="auth.signin.refused",
-            actor="anonymous",
-            detail={"reason": "unknown_or_used_state"},
-            **_where(request),
-        )
+        # Anyone can send these without signing in: counted in the log, never one audit row
+        # each (they would push real events off the console), and slowed per address.
+        svc.unknown_states.count()
+        client = _client_ip(request) or "-"
+        if wait := svc.bad_callbacks.fail(client):
+            return _page(
+                request,
+                429,
+                "Too many sign-in attempts",
+                "Too many sign-in responses that match no sign-in came from this address. "
+                f"Wait {retry_after(wait)} seconds, then start again from the dashboard.",
+                headers={"Retry-After": str(retry_after(wait))},
+            )
         response = _page(
             request,
             400,
@@ -249,12 +263,13 @@ def _admit_tx(
     if user is None and result.email:
         found = user_store.find_by_email(tx, result.email)
         if found is not None and found.oidc_sub is None:
-            if result.claims.get("email_verified") is False:
+            if not result.email_verified:  # else anyone able to claim an address takes it over
                 raise SignInRefused(
                     "email_unverified",
                     "Email address not verified",
-                    "JumpCloud says this email address is not verified, so it cannot be "
-                    "matched to an existing Webrix account.",
+                    "JumpCloud did not confirm that this email address is verified, so it "
+                    "cannot be matched to an existing Webrix account. Ask your administrator "
+                    "to check the user's email in JumpCloud.",
                 )
             user_store.link_sub(tx, found.id, result.sub)
             user = user_store.get(tx, found.id)
@@ -272,6 +287,14 @@ def _admit_tx(
                 "No Webrix account",
                 "Your JumpCloud account has not been provisioned to Webrix yet. Ask your "
                 "administrator to assign you to the Webrix application in JumpCloud.",
+            )
+        if result.email and not result.email_verified:
+            raise SignInRefused(
+                "email_unverified",
+                "Email address not verified",
+                "JumpCloud did not confirm that this email address is verified, so no Webrix "
+                "account is created for it. Ask your administrator to check the user's email "
+                "in JumpCloud.",
             )
         if jit is None:
             raise SignInRefused(

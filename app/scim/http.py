@@ -22,12 +22,14 @@ from app.scim.errors import (
     InvalidValue,
     PayloadTooLarge,
     PreconditionFailed,
+    TooManyRequests,
     Unauthorized,
 )
 from app.scim.projection import parse_attribute_list
 from app.services import services
 from app.store import tokens
 from app.store.tokens import ApiToken
+from app.throttle import retry_after
 
 SCIM_JSON = "application/scim+json"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -61,12 +63,24 @@ async def authenticate(request: Request, *scopes: str) -> ApiToken:
     svc = services(request)
     header = next((v for k, v in request.scope["headers"] if k == b"authorization"), b"")
     scheme, _, value = header.decode("latin-1").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
     value = value.strip()
-    token = svc.tokens.cached(value) or await svc.tokens.find(value)
-    if token is None or not token.active:
-        raise Unauthorized("The bearer token is unknown or revoked")
+    token = svc.tokens.cached(value) if value else None
+    if token is None:
+        # Unknown tokens cost a lookup each: a client that keeps sending them is slowed down,
+        # while every other client (and any valid token already seen) goes on as before.
+        client = request.client.host if request.client else "-"
+        if wait := svc.bad_tokens.wait(client):
+            raise TooManyRequests(
+                "Too many requests with an unknown token from this address; retry later",
+                retry_after=retry_after(wait),
+            )
+        if scheme.lower() != "bearer" or not value:
+            svc.bad_tokens.fail(client)
+            raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
+        token = await svc.tokens.find(value)
+        if token is None or not token.active:
+            svc.bad_tokens.fail(client)
+            raise Unauthorized("The bearer token is unknown or revoked")
     if not token.allows(*scopes):
         raise Forbidden(f"This token lacks the scope for this request ({' or '.join(scopes)})")
     if svc.token_usage.due(token.id):

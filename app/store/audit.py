@@ -74,3 +74,12 @@ def recent(
     sql += " ORDER BY id DESC LIMIT ?"
     params.append(max(1, min(limit, 1000)))
     return [_row(r) for r in tx.fetch_all(sql, params)]
+
+
+def purge(tx: Tx, before: str, limit: int) -> int:
+    """Delete at most `limit` events older than `before`, oldest first; how many went."""
+    return tx.execute(
+        "DELETE FROM audit_events WHERE id IN"
+        " (SELECT id FROM audit_events WHERE at < ? ORDER BY id LIMIT ?)",
+        (before, limit),
+    )

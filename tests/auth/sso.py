@@ -8,7 +8,7 @@ async with sso_app(make_config, access={"jit_provisioning": False}) as sso:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http.cookiejar import Cookie
@@ -134,16 +134,37 @@ class Sso:
         self, response: httpx.Response, status: int, reason: str, *texts: str
     ) -> None:
         """A human-readable page with the request id, an audit row, and no session."""
+        await self.assert_refused_page(response, status, *texts)
+        request_id = response.headers["x-request-id"]
+        refused = [
+            e for e in await self.events("auth.signin.refused") if e.request_id == request_id
+        ]
+        assert [e.detail.get("reason") for e in refused] == [reason]
+
+    @property
+    def services(self) -> Services:
+        svc: Services = self.app.state.services
+        return svc
+
+    async def assert_unknown_state(self, callback: Awaitable[httpx.Response], *texts: str) -> None:
+        """`callback` (not yet awaited) is refused as matching no sign-in of this browser: a
+        page, counted in the log, and no audit row (anyone can send these unsigned in)."""
+        before = self.services.unknown_states.total
+        response = await callback
+        await self.assert_refused_page(response, 400, *texts)
+        assert self.services.unknown_states.total == before + 1
+        request_id = response.headers["x-request-id"]
+        events = await self.events("auth.signin.refused")
+        assert [e for e in events if e.request_id == request_id] == []
+
+    async def assert_refused_page(self, response: httpx.Response, status: int, *texts: str) -> None:
+        """A human-readable page with the request id, and no session."""
         assert response.status_code == status, response.text
         assert response.headers["content-type"].startswith("text/html")
         request_id = response.headers["x-request-id"]
         assert request_id in response.text
         for text in texts:
             assert text in response.text
-        refused = [
-            e for e in await self.events("auth.signin.refused") if e.request_id == request_id
-        ]
-        assert [e.detail.get("reason") for e in refused] == [reason]
         assert not session_cookie_set(response)
         assert await self.session() == {}
 

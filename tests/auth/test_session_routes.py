@@ -94,6 +94,46 @@ async def test_unverified_email_is_never_linked_to_an_existing_account(sso: Sso)
     assert linked is not None and linked.id == scim.id and linked.oidc_sub is None
 
 
+@pytest.mark.parametrize("claim", ["false", "False", None, "yes", 1, "TRUE "])
+async def test_linking_needs_email_verified_true(sso: Sso, claim: Any) -> None:
+    """Only the boolean true or the string "true" links: "false", a missing claim or any other
+    value gets no match (and so no admin-by-email either)."""
+    scim = await sso.add_user(ADA)
+    user = {k: v for k, v in sso.fake.user.items() if k != "email_verified"}
+    if claim is not None:
+        user["email_verified"] = claim
+    response = await sso.sign_in(user=user)
+    await sso.assert_refused(response, 403, "email_unverified", "not verified")
+    linked = await sso.user_by_email(ADA)
+    assert linked is not None and linked.id == scim.id and linked.oidc_sub is None
+
+
+@pytest.mark.parametrize("claim", ["false", None])
+async def test_no_account_is_created_for_an_unverified_email(sso: Sso, claim: Any) -> None:
+    user = {k: v for k, v in sso.fake.user.items() if k != "email_verified"}
+    if claim is not None:
+        user["email_verified"] = claim
+    response = await sso.sign_in(user=user)
+    await sso.assert_refused(response, 403, "email_unverified", "not verified")
+    assert await sso.user_by_email(ADA) is None
+
+
+@pytest.mark.parametrize("claim", [True, "true", "True"])
+async def test_a_verified_email_links_and_creates(sso: Sso, claim: Any) -> None:
+    await sso.add_user(ADA)
+    response = await sso.sign_in(user={**sso.fake.user, "email_verified": claim})
+    assert response.status_code == 303, response.text
+    linked = await sso.user_by_email(ADA)
+    assert linked is not None and linked.oidc_sub is not None
+
+
+async def test_a_linked_subject_signs_in_whatever_the_email_claim(sso: Sso) -> None:
+    await sso.signed_in()  # linked, with a verified email
+    sso.client.cookies.clear()
+    response = await sso.sign_in(user={**sso.fake.user, "email_verified": False})
+    assert response.status_code == 303, response.text
+
+
 async def test_jit_without_an_email_claim_is_refused(sso: Sso) -> None:
     user = {k: v for k, v in sso.fake.user.items() if k not in ("email", "email_verified")}
     sso.fake.email_in_id_token = True
