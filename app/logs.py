@@ -193,7 +193,8 @@ class RequestContextMiddleware:
             await send(message)
 
         raw_query: bytes = scope.get("query_string", b"")
-        too_long = len(scope.get("raw_path") or scope["path"]) + len(raw_query) > self.max_url_bytes
+        url_bytes = len(scope.get("raw_path") or scope["path"]) + len(raw_query) + bool(raw_query)
+        too_long = url_bytes > self.max_url_bytes  # path, "?" and query string, as sent
         try:
             if too_long:
                 await _uri_too_long(scope, send_wrapper, self.max_url_bytes)
