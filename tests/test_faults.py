@@ -1,0 +1,179 @@
+"""Faults outside the request: a full disk or a read-only database makes SCIM writes 503 with
+Retry-After while reads go on and /readyz says why, and nothing acknowledged is lost; an identity
+provider that is down or hangs gives a clear page within timeout_seconds and SCIM goes on."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+
+from app.config import Config
+from app.db import Database, QueryTimeout
+from tests.scim.users_support import Scim, assert_scim_error, patch_body, scim_app, user_body
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def scim(make_config: Callable[..., Config]) -> AsyncIterator[Scim]:
+    async with scim_app(make_config) as running:
+        yield running
+
+
+async def _writer_pragma(db: Database, pragma: str) -> None:
+    await db._writer.execute_fetchall(pragma)  # the fault, injected where writes happen
+
+
+def assert_unavailable(response: object, reason: str) -> None:
+    assert_scim_error(response, 503)  # type: ignore[arg-type]
+    assert int(response.headers["Retry-After"]) > 0  # type: ignore[attr-defined]
+    assert reason in response.json()["detail"]  # type: ignore[attr-defined]
+
+
+async def test_a_full_disk_refuses_writes_keeps_reads_and_loses_nothing(scim: Scim) -> None:
+    kept = await scim.create_user(user_body("kept@example.com"))
+    (pages,) = await scim.db.fetch_one("PRAGMA page_count")  # type: ignore[misc]
+    await _writer_pragma(scim.db, f"PRAGMA max_page_count = {pages}")  # no room to grow
+    try:
+        big = user_body("new@example.com", title="x" * 60_000)
+        assert_unavailable(await scim.post("/Users", big), "disk is full")
+        assert (await scim.get(f"/Users/{kept['id']}")).status_code == 200  # reads go on
+        ready = await scim.client.get("/readyz")
+        assert ready.status_code == 503 and "disk is full" in ready.json()["reason"]
+    finally:
+        await _writer_pragma(scim.db, "PRAGMA max_page_count = 1073741823")
+    assert (await scim.post("/Users", user_body("later@example.com"))).status_code == 201
+    assert (await scim.client.get("/readyz")).status_code == 200
+    names = {u["userName"] for u in (await scim.list_users())["Resources"]}
+    assert names == {"kept@example.com", "later@example.com"}  # the refused one is absent
+
+
+async def test_a_read_only_database_refuses_writes_and_says_so(scim: Scim) -> None:
+    user = await scim.create_user(user_body())
+    await _writer_pragma(scim.db, "PRAGMA query_only = 1")
+    try:
+        path = f"/Users/{user['id']}"
+        change = patch_body({"op": "replace", "path": "displayName", "value": "Changed"})
+        assert_unavailable(await scim.patch(path, change), "read-only")
+        assert_unavailable(await scim.post("/Users", user_body("b@example.com")), "read-only")
+        assert_unavailable(await scim.delete(path), "read-only")
+        assert (await scim.get(path)).json()["displayName"] == user["displayName"]
+        ready = await scim.client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "degraded"
+        assert "read-only" in ready.json()["reason"]
+    finally:
+        await _writer_pragma(scim.db, "PRAGMA query_only = 0")
+    # /readyz keeps saying "degraded" until a write succeeds (a full disk cannot be probed).
+    assert (await scim.client.get("/readyz")).status_code == 503
+    change = patch_body({"op": "replace", "path": "displayName", "value": "Changed"})
+    assert (await scim.patch(f"/Users/{user['id']}", change)).status_code == 200
+    assert (await scim.client.get("/readyz")).status_code == 200  # the fault is over
+
+
+async def test_a_costly_query_is_stopped_by_the_budget(tmp_path: Path) -> None:
+    db = await Database.open(str(tmp_path / "w.db"), query_budget=0.05)
+    try:
+        forever = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000)"
+            " SELECT count(*) FROM n"
+        )
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout):
+            await db.fetch_one(forever)
+        assert time.monotonic() - started < 5  # stopped, not run to its end (tens of seconds)
+        assert (await db.fetch_one("SELECT 1")) is not None  # the reader is usable again
+    finally:
+        await db.close()
+
+
+async def test_a_filter_past_the_budget_is_400_and_lookups_go_on(
+    make_config: Callable[..., Config],
+) -> None:
+    async with scim_app(make_config, scim={"query_budget_seconds": 0.01}) as scim:
+
+        def many(tx: object) -> None:
+            rows = [
+                (f"id{i}", f"u{i}@x.com", f"u{i}@x.com", '{"title": "engineer"}', "t", "t")
+                for i in range(30_000)
+            ]
+            tx.execute_many(  # type: ignore[attr-defined]
+                "INSERT INTO users (id, user_name, email, resource, created, last_modified)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+        await scim.db.write(many)
+        costly = " or ".join(['title co "zz"'] * 40)
+        response = await scim.get("/Users", params={"filter": costly})
+        assert_scim_error(response, 400, "invalidFilter")
+        assert "query_budget_seconds" in response.json()["detail"]
+        assert (await scim.get("/Users", params={"filter": 'userName eq "u7@x.com"'})).json()[
+            "totalResults"
+        ] == 1
+
+
+@contextmanager
+def hanging_server() -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@pytest.mark.parametrize("state", ["hanging", "down"])
+async def test_an_unreachable_provider_gives_a_page_in_time_and_scim_goes_on(
+    make_config: Callable[..., Config], state: str
+) -> None:
+    with hanging_server() as port:
+        if state == "down":
+            with socket.socket() as probe:  # a port nobody listens on
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        issuer = f"http://127.0.0.1:{port}/"
+        async with scim_app(
+            make_config, jumpcloud={"issuer": issuer, "timeout_seconds": 1}
+        ) as scim:
+            await scim.create_user(user_body())
+            scim_answers: list[int] = []
+            started = time.monotonic()
+            async with anyio.create_task_group() as tg:
+
+                async def keep_provisioning() -> None:
+                    for _ in range(5):
+                        scim_answers.append((await scim.get("/Users")).status_code)
+
+                tg.start_soon(keep_provisioning)
+                page = await scim.client.get("/api/auth/signin/jumpcloud")
+            elapsed = time.monotonic() - started
+            assert page.status_code == 503, page.text
+            assert "could not be reached" in page.text and page.headers["x-request-id"] in page.text
+            assert elapsed < 1 * 3 + 2  # timeout_seconds, with room for a loaded machine
+            assert scim_answers == [200] * 5
