@@ -69,6 +69,7 @@ class AuthConfig:
 class AccessConfig:
     admin_emails: tuple[str, ...] = ()
     admin_groups: tuple[str, ...] = ()
+    admin_group_external_ids: tuple[str, ...] = ()
     jit_provisioning: bool = True
 
 
@@ -164,6 +165,9 @@ _SPEC: dict[str, dict[str, _Key]] = {
     "access": {
         "admin_emails": _Key(list, [], help="who may open /admin"),
         "admin_groups": _Key(list, [], help="members of these groups may open /admin"),
+        "admin_group_external_ids": _Key(
+            list, [], help="or of the groups with these externalIds (the IdP's group ids)"
+        ),
         "jit_provisioning": _Key(bool, True, help="create unknown users at first sign-in"),
     },
     "session": {
@@ -444,6 +448,7 @@ def load_data(
         access=AccessConfig(
             admin_emails=tuple(e.strip().lower() for e in v["access"]["admin_emails"]),
             admin_groups=tuple(v["access"]["admin_groups"]),
+            admin_group_external_ids=tuple(v["access"]["admin_group_external_ids"]),
             jit_provisioning=v["access"]["jit_provisioning"],
         ),
         session=SessionConfig(**v["session"]),

@@ -24,6 +24,7 @@ from app.throttle import Tally, Throttle
 USER_AGENT = "webrix-identity/0.1"
 WATCH_INTERVAL = 0.5  # seconds between looks for commits by other processes
 RETENTION_INTERVAL = 3600.0  # seconds between audit retention passes
+RETENTION_FIRST = 30.0  # seconds after start-up before the first
 RETENTION_BATCH = 1000  # audit events deleted per write
 log = logging.getLogger("webrix")
 
@@ -145,7 +146,8 @@ class Services:
         return deleted
 
     async def keep_audit_retention(self, interval: float = RETENTION_INTERVAL) -> None:
-        """`enforce_retention` now and then every `interval` seconds, for the app's lifetime."""
+        """`enforce_retention` a little after start, then every `interval` seconds."""
+        await anyio.sleep(RETENTION_FIRST)  # not in the rush of start-up
         while True:
             try:
                 await self.enforce_retention()

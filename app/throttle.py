@@ -32,16 +32,16 @@ class Throttle:
         return 0.0 if tokens >= 1 else (1 - tokens) / self.per_second
 
     def fail(self, client: str) -> float:
-        """Count a failure of `client`; the seconds it must now wait (0 if none)."""
+        """Count a failure of `client`: 0 if it was within its allowance (a token taken), else
+        the seconds until the next one (the failure should be refused, not answered)."""
         now = time.monotonic()
         tokens = self._tokens(client, now)
-        if tokens >= 1:
-            tokens -= 1
-        self._buckets[client] = (tokens, now)
+        wait = 0.0 if tokens >= 1 else (1 - tokens) / self.per_second
+        self._buckets[client] = (tokens - 1 if tokens >= 1 else tokens, now)
         self._buckets.move_to_end(client)
         while len(self._buckets) > self.max_clients:
             self._buckets.popitem(last=False)  # the longest quiet client: nearly full again
-        return 0.0 if tokens >= 1 else (1 - tokens) / self.per_second
+        return wait
 
 
 def retry_after(seconds: float) -> int:

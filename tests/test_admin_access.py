@@ -251,3 +251,31 @@ async def test_a_bearer_token_is_not_an_admin_session(admin: Admin) -> None:
     """A SCIM token opens /scim/v2, not the console."""
     response = await admin.idp.get("/admin")
     assert response.status_code != 200
+
+
+async def test_an_admin_group_can_be_named_by_its_external_id(
+    make_config: Callable[..., Config],
+) -> None:
+    """JumpCloud's group id survives a rename, and a look-alike name does not match it."""
+    access = {"admin_group_external_ids": ["jc-group-5f3a"]}
+    async with sso_app(make_config, access=access) as sso, scim_client(sso) as idp:
+        admin = Admin(sso, idp)
+        ada = await admin.user("ada@example.com")
+        await sso.signed_in()
+        body = {"schemas": [GROUP_URN], "displayName": "IT", "externalId": "jc-group-5f3a"}
+        response = await admin.scim("POST", "/Groups", {**body, "members": [{"value": ada}]})
+        assert response.status_code == 201, response.text
+        group = response.json()["id"]
+        await admin.assert_admitted()
+        await admin.rename(group, "IT Operations")
+        await admin.assert_admitted()  # renamed in JumpCloud: still the admin group
+        groups_page = await admin.console("/admin/groups")
+        assert "IT Operations" in groups_page.text
+        await admin.remove(group, ada)
+        await admin.assert_refused()
+        # A group merely named like the id, or with another externalId, grants nothing.
+        await admin.group("jc-group-5f3a", (ada,))
+        lookalike = {"schemas": [GROUP_URN], "displayName": "X", "externalId": "jc-group-5f3b"}
+        response = await admin.scim("POST", "/Groups", {**lookalike, "members": [{"value": ada}]})
+        assert response.status_code == 201
+        await admin.assert_refused()

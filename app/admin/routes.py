@@ -209,7 +209,13 @@ async def groups(request: Request, current: CurrentUser) -> Response:
     total, found = await svc.db.read(
         group_store.browse, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    admin_groups = {g.lower() for g in svc.config.access.admin_groups}
+    access = svc.config.access
+    admin_groups = {
+        g.id
+        for g in found
+        if g.display_name.lower() in {n.lower() for n in access.admin_groups}
+        or g.external_id in access.admin_group_external_ids
+    }
     return _render(
         request,
         "admin_groups.html",

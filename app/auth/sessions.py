@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from app.services import services
 from app.store import groups as group_store
 from app.store import sessions as session_store
 from app.store import users as user_store
+from app.store.groups import Member
 from app.store.sessions import Session
 from app.store.users import User
 
@@ -80,22 +82,24 @@ def session_id_from(request: Request, config: Config) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def is_admin(config: Config, user: User, groups: tuple[str, ...]) -> bool:
-    """An administrator by email, or by current membership (`groups`) of an admin group."""
+def is_admin(config: Config, user: User, groups: Sequence[Member]) -> bool:
+    """An administrator by email, or by current membership of an admin group: one named in
+    `admin_groups`, or whose externalId is in `admin_group_external_ids`."""
     emails = {e for e in (user.email, user.user_name) if e}
     if any(e.lower() in config.access.admin_emails for e in emails):
         return True
-    wanted = {g.lower() for g in config.access.admin_groups}
-    return any(g.lower() in wanted for g in groups)
+    names = {g.lower() for g in config.access.admin_groups}
+    external_ids = set(config.access.admin_group_external_ids)
+    return any(g.display.lower() in names or g.external_id in external_ids for g in groups)
 
 
-def _load(tx: Tx, session_id: str, idle: timedelta) -> tuple[Session, User, tuple[str, ...]] | None:
-    """The live session, its active user and the user's current group names."""
+def _load(tx: Tx, session_id: str, idle: timedelta) -> tuple[Session, User, list[Member]] | None:
+    """The live session, its active user and the user's current groups."""
     session = session_store.get_valid(tx, session_id, idle_timeout=idle)
     user = user_store.get(tx, session.user_id) if session else None
     if session is None or user is None or not user.active:
         return None
-    return session, user, tuple(g.display for g in group_store.groups_of(tx, user.id))
+    return session, user, group_store.groups_of(tx, user.id)
 
 
 async def current_user(request: Request) -> CurrentUser | None:
@@ -110,10 +114,11 @@ async def current_user(request: Request) -> CurrentUser | None:
         idle = timedelta(minutes=svc.config.session.idle_timeout_minutes)
         loaded = await svc.db.lookup(_load, session_id, idle)
         if loaded is not None:
-            session, user, names = loaded
+            session, user, groups = loaded
             if session_store.needs_touch(session):
                 await svc.db.write(session_store.touch, session)
-            result = CurrentUser(user, session, names, is_admin(svc.config, user, names))
+            names = tuple(g.display for g in groups)
+            result = CurrentUser(user, session, names, is_admin(svc.config, user, groups))
     request.state.current_user = result
     return result
 

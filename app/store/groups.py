@@ -39,6 +39,7 @@ class Group:
 class Member:
     id: str
     display: str
+    external_id: str | None = None  # a group's externalId (in `groups_of`); None for users
 
 
 def _row(row: Row) -> Group:
@@ -197,13 +198,13 @@ def groups_of_many(tx: Tx, user_ids: Sequence[str]) -> dict[str, list[Member]]:
         return result
     marks = ",".join("?" * len(user_ids))
     rows = tx.fetch_all(
-        "SELECT m.user_id, g.id, g.display_name FROM group_members m"  # noqa: S608
+        "SELECT m.user_id, g.id, g.display_name, g.external_id FROM group_members m"  # noqa: S608
         f" JOIN groups g ON g.id = m.group_id WHERE m.user_id IN ({marks})"
         " ORDER BY g.display_name",
         list(user_ids),
     )
     for r in rows:
-        result[r["user_id"]].append(Member(r["id"], r["display_name"]))
+        result[r["user_id"]].append(Member(r["id"], r["display_name"], r["external_id"]))
     return result
 
 
