@@ -333,6 +333,23 @@ async def test_signout_requires_the_csrf_token(sso: Sso) -> None:
     assert (await sso.session())["user"]["email"] == ADA
 
 
+async def test_a_mixed_case_public_url_still_accepts_its_own_forms(
+    make_config: Callable[..., Config],
+) -> None:
+    """Browsers send the Origin in lower case: a public_url written "HTTP://LocalHost:8080"
+    must match it (it used to be compared as written, and every form was refused)."""
+    base = "http://localhost:8080"
+    server = {"public_url": "HTTP://LocalHost:8080", "secret_key": "k" * 40}
+    async with sso_app(make_config, base_url=base, server=server) as sso:
+        await sso.signed_in()
+        token = await sso.csrf_token()
+        signed_out = await sso.client.post(
+            "/api/auth/signout", data={"csrfToken": token}, headers={"Origin": base}
+        )
+        assert signed_out.status_code == 303, signed_out.text
+        assert await sso.session() == {}
+
+
 async def test_signout_ends_the_session_and_logs_out_at_the_provider(
     make_config: Callable[..., Config],
 ) -> None:
