@@ -157,7 +157,8 @@ def _read_job(
         finally:
             if budget is not None:
                 budget.deadline = math.inf
-            conn.execute("COMMIT")
+            if conn.in_transaction:  # an interrupted statement may have ended it already
+                conn.execute("COMMIT")
 
     return job
 
