@@ -19,12 +19,8 @@ from app.store import audit
 from app.store import groups as group_store
 from app.store.tokens import ApiToken
 from tests.conftest import new_token, running
-from tests.scim.users_support import (
-    BASE,
-    PATCH_URN,
-    SEARCH_URN,
-    assert_scim_error,
-)
+from tests.scim.client import assert_scim_error
+from tests.scim.wire import BASE, PATCH_URN, SEARCH_URN
 
 pytestmark = pytest.mark.anyio
 

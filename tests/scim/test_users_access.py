@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from app.config import Config
 from app.store import tokens as token_store
-from tests.scim.users_support import (
-    ENTERPRISE_URN,
-    LIST_URN,
-    USER_URN,
-    Scim,
-    assert_scim_error,
-    patch_body,
-    scim_app,
-    user_body,
-)
+from tests.scim.client import Scim, assert_scim_error
+from tests.scim.wire import ENTERPRISE_URN, LIST_URN, USER_URN, patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 
 ADA = "ada@example.com"
 HOST = "http://127.0.0.1:8080"
-
-
-@pytest.fixture
-async def scim(make_config: Callable[..., Config]) -> AsyncIterator[Scim]:
-    async with scim_app(make_config) as running_scim:
-        yield running_scim
 
 
 # -- authentication -------------------------------------------------------------------------

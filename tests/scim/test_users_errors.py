@@ -10,17 +10,8 @@ from typing import Any
 import pytest
 
 from app.config import Config
-from tests.scim.users_support import (
-    PATCH_URN,
-    SEARCH_URN,
-    USER_URN,
-    Scim,
-    assert_no_internals,
-    assert_scim_error,
-    patch_body,
-    scim_app,
-    user_body,
-)
+from tests.scim.client import Scim, assert_no_internals, assert_scim_error, scim_app
+from tests.scim.wire import PATCH_URN, SEARCH_URN, USER_URN, patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 

@@ -8,15 +8,8 @@ from typing import Any
 import pytest
 
 from app.config import Config
-from tests.scim.users_support import (
-    ENTERPRISE_URN,
-    LIST_URN,
-    SEARCH_URN,
-    Scim,
-    assert_scim_error,
-    scim_app,
-    user_body,
-)
+from tests.scim.client import Scim, assert_scim_error, scim_app
+from tests.scim.wire import ENTERPRISE_URN, LIST_URN, SEARCH_URN, user_body
 
 pytestmark = pytest.mark.anyio
 
