@@ -11,7 +11,7 @@ import pytest
 
 from app.config import Config
 from tests.scim.client import Scim, assert_no_internals, assert_scim_error, scim_app
-from tests.scim.wire import PATCH_URN, SEARCH_URN, USER_URN, patch_body, user_body
+from tests.scim.wire import ENTERPRISE_URN, PATCH_URN, SEARCH_URN, USER_URN, patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 
@@ -161,8 +161,8 @@ WRONG = [
     {"displayName": 1.5},
     {"phoneNumbers": {"value": 5}},
     {"addresses": [{"streetAddress": {"line": 1}}]},
-    {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": "Maths"},
-    {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": "Babbage"}},
+    {ENTERPRISE_URN: "Maths"},
+    {ENTERPRISE_URN: {"manager": "Babbage"}},
     {"schemas": USER_URN},
     {"schemas": [1]},
 ]

@@ -9,7 +9,7 @@ import pytest
 
 from app.config import Config
 from tests.scim.client import Scim, assert_scim_error, scim_app
-from tests.scim.wire import ENTERPRISE_URN, LIST_URN, SEARCH_URN, user_body
+from tests.scim.wire import ENTERPRISE_URN, LIST_URN, SEARCH_URN, USER_URN, user_body
 
 pytestmark = pytest.mark.anyio
 
@@ -90,7 +90,7 @@ def _assert_list(body: dict[str, Any], total: int, items: int, start: int = 1) -
         ("title pr", ["grace@example.com"]),
         (f'{ENTERPRISE_URN}:department eq "algorithms"', ["edsger@example.com"]),
         (
-            'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alan@example.com"',
+            f'{USER_URN}:userName eq "alan@example.com"',
             ["alan@example.com"],
         ),
         ('userName eq "nobody@example.com"', []),
