@@ -111,6 +111,14 @@ class Scim:
             method, BASE + path, json=json, headers=sent, content=content, params=params
         )
 
+    async def send_raw(
+        self, method: str, path: str, raw: Any, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """`raw` (bytes, text or an async iterator of chunks) sent as it is, labelled
+        application/scim+json: for bodies json= could not write."""
+        sent = {"Content-Type": "application/scim+json", **(headers or {})}
+        return await self.request(method, path, content=raw, headers=sent)
+
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
 
