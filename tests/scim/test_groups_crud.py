@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.scim.client import Scim, assert_scim_error, member_ids
-from tests.scim.wire import GROUP_URN
+from tests.scim.wire import GROUP_URN, group_body
 
 pytestmark = pytest.mark.anyio
 
@@ -232,10 +232,7 @@ async def test_every_group_change_is_audited_with_the_token(scim: Scim) -> None:
     await scim.add(gid, b)
     await scim.remove(gid, a)
     await scim.rename(gid, "Audited 2")
-    response = await scim.put(
-        f"/Groups/{gid}",
-        json={"schemas": [GROUP_URN], "displayName": "Audited 3", "members": [{"value": a}]},
-    )
+    response = await scim.put(f"/Groups/{gid}", group_body("Audited 3", [a]))
     assert response.status_code == 200
     assert (await scim.delete(f"/Groups/{gid}")).status_code == 204
 

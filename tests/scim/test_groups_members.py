@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.scim.client import Scim, assert_scim_error, member_ids
-from tests.scim.wire import GROUP_URN, patch_body
+from tests.scim.wire import group_body, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -175,17 +175,11 @@ async def test_unknown_member_is_400_and_the_whole_patch_changes_nothing(scim: S
 async def test_unknown_member_on_post_and_put_changes_nothing(scim: Scim) -> None:
     (a,) = await scim.users(1)
     unknown = "no-such-user"
-    response = await scim.post(
-        "/Groups",
-        json={"schemas": [GROUP_URN], "displayName": "Never", "members": [{"value": unknown}]},
-    )
+    response = await scim.post("/Groups", group_body("Never", [unknown]))
     assert_scim_error(response, 400, "invalidValue")
     assert (await scim.find_groups())["totalResults"] == 0
     group = await scim.group("Kept", [a])
-    response = await scim.put(
-        f"/Groups/{group['id']}",
-        json={"schemas": [GROUP_URN], "displayName": "Changed", "members": [{"value": unknown}]},
-    )
+    response = await scim.put(f"/Groups/{group['id']}", group_body("Changed", [unknown]))
     assert_scim_error(response, 400, "invalidValue")
     assert await scim.get_group(group["id"]) == group
     assert await scim.member_rows(group["id"]) == [a]
