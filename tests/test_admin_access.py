@@ -4,23 +4,19 @@ in [access] admin_groups, decided on every request (never frozen at sign-in)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import pytest
 
 from app.config import Config
 from tests.auth.sso import SIGNIN, Sso, sso_app
-from tests.conftest import new_token
+from tests.scim.client import Scim, scim_beside
+from tests.scim.wire import patch_body
 
 pytestmark = pytest.mark.anyio
 
 ADMIN_GROUP = "Webrix Admins"
 ACCESS = {"admin_groups": [ADMIN_GROUP], "admin_emails": ["boss@example.com"]}
-BASE = "/scim/v2"
-PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 # The pages of the admin console (DESIGN.md); none may answer a non-administrator.
 ADMIN_PAGES = (
     "/admin",
@@ -33,48 +29,12 @@ ADMIN_PAGES = (
 
 
 class Admin:
-    """The signed-in browser (`sso.client`'s cookies) and a SCIM client of the same app."""
+    """The signed-in browser (`sso.client`'s cookies) and the identity provider's SCIM client
+    of the same app (`scim`, its own HTTP client without cookies)."""
 
-    def __init__(self, sso: Sso, idp: httpx.AsyncClient) -> None:
+    def __init__(self, sso: Sso, scim: Scim) -> None:
         self.sso = sso
-        self.idp = idp  # no cookies: SCIM is the identity provider's channel, not the browser's
-
-    async def scim(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        return await self.idp.request(method, f"{BASE}{path}", json=body)
-
-    async def user(self, email: str) -> str:
-        response = await self.scim("POST", "/Users", {"userName": email, "active": True})
-        assert response.status_code == 201, response.text
-        user_id: str = response.json()["id"]
-        return user_id
-
-    async def group(self, name: str, members: tuple[str, ...] = ()) -> str:
-        body = {
-            "schemas": [GROUP_URN],
-            "displayName": name,
-            "members": [{"value": m} for m in members],
-        }
-        response = await self.scim("POST", "/Groups", body)
-        assert response.status_code == 201, response.text
-        group_id: str = response.json()["id"]
-        return group_id
-
-    async def patch(self, group_id: str, *operations: dict[str, Any]) -> None:
-        body = {"schemas": [PATCH_URN], "Operations": list(operations)}
-        response = await self.scim("PATCH", f"/Groups/{group_id}", body)
-        assert response.status_code in (200, 204), response.text
-
-    async def add(self, group_id: str, user_id: str) -> None:
-        # JumpCloud's shape: a value array, no display, no type.
-        await self.patch(group_id, {"op": "add", "path": "members", "value": [{"value": user_id}]})
-
-    async def remove(self, group_id: str, user_id: str) -> None:
-        await self.patch(
-            group_id, {"op": "remove", "path": "members", "value": [{"value": user_id}]}
-        )
-
-    async def rename(self, group_id: str, name: str) -> None:
-        await self.patch(group_id, {"op": "replace", "path": "displayName", "value": name})
+        self.scim = scim
 
     async def is_admin(self) -> bool:
         session = await self.sso.session()
@@ -101,93 +61,85 @@ class Admin:
             assert "text/html" in response.headers["content-type"], path
 
 
-@asynccontextmanager
-async def scim_client(sso: Sso) -> AsyncIterator[httpx.AsyncClient]:
-    """A second client of the same running app, holding a SCIM token and no cookies."""
-    _, plaintext = await new_token(sso.db, "jumpcloud")
-    transport = httpx.ASGITransport(app=sso.app, client=("127.0.0.1", 51001))
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url=str(sso.client.base_url),
-        headers={"Authorization": f"Bearer {plaintext}"},
-    ) as client:
-        yield client
-
-
 @pytest.fixture
 async def admin(make_config: Callable[..., Config]) -> AsyncIterator[Admin]:
-    async with sso_app(make_config, access=ACCESS) as sso, scim_client(sso) as idp:
-        yield Admin(sso, idp)
+    async with sso_app(make_config, access=ACCESS) as sso, scim_beside(sso) as scim:
+        yield Admin(sso, scim)
+
+
+async def _ada_admitted_by_group(admin: Admin) -> tuple[str, str]:
+    """Ada, signed in as a member of the admin group and admitted: (her id, the group's id)."""
+    ada = await admin.scim.user("ada@example.com")
+    group = (await admin.scim.group(ADMIN_GROUP, [ada]))["id"]
+    await admin.sso.signed_in()
+    await admin.assert_admitted()
+    return ada, group
 
 
 async def test_group_membership_makes_and_unmakes_an_admin_on_the_next_request(
     admin: Admin,
 ) -> None:
-    ada = await admin.user("ada@example.com")  # the fake provider's user
+    ada = await admin.scim.user("ada@example.com")  # the fake provider's user
     await admin.sso.signed_in()
     assert (await admin.sso.session())["user"]["id"] == ada
     await admin.assert_refused()
 
-    group = await admin.group(ADMIN_GROUP)
+    group = (await admin.scim.group(ADMIN_GROUP))["id"]
     await admin.assert_refused()  # an empty admin group admits nobody
 
-    await admin.add(group, ada)
+    await admin.scim.add(group, ada)
     await admin.assert_admitted()  # the very next request, same session
     assert ADMIN_GROUP in (await admin.sso.session())["groups"]
 
-    await admin.remove(group, ada)
+    await admin.scim.remove(group, ada)
     await admin.assert_refused()
     assert (await admin.sso.session())["groups"] == []
 
-    await admin.patch(group, {"op": "replace", "path": "members", "value": [{"value": ada}]})
+    await admin.scim.modify_group(
+        group, {"op": "replace", "path": "members", "value": [{"value": ada}]}
+    )
     await admin.assert_admitted()
-    await admin.patch(group, {"op": "remove", "path": f'members[value eq "{ada}"]'})
+    await admin.scim.modify_group(group, {"op": "remove", "path": f'members[value eq "{ada}"]'})
     await admin.assert_refused()
 
 
 async def test_renaming_or_deleting_the_admin_group_takes_admin_away(admin: Admin) -> None:
-    ada = await admin.user("ada@example.com")
-    group = await admin.group(ADMIN_GROUP, (ada,))
-    await admin.sso.signed_in()
-    await admin.assert_admitted()
+    ada, group = await _ada_admitted_by_group(admin)
 
-    await admin.rename(group, "Webrix Former Admins")
+    await admin.scim.rename(group, "Webrix Former Admins")
     await admin.assert_refused()
 
-    await admin.rename(group, "WEBRIX ADMINS")  # displayName compares case-insensitively
+    await admin.scim.rename(group, "WEBRIX ADMINS")  # displayName compares case-insensitively
     await admin.assert_admitted()
 
-    response = await admin.scim("DELETE", f"/Groups/{group}")
+    response = await admin.scim.delete(f"/Groups/{group}")
     assert response.status_code == 204
     await admin.assert_refused()
 
-    await admin.group(ADMIN_GROUP, (ada,))  # JumpCloud pushes it again
+    await admin.scim.group(ADMIN_GROUP, [ada])  # JumpCloud pushes it again
     await admin.assert_admitted()
 
 
 async def test_membership_of_another_group_is_not_enough(admin: Admin) -> None:
-    ada = await admin.user("ada@example.com")
-    await admin.group("Webrix Users", (ada,))
-    await admin.group(ADMIN_GROUP)
+    ada = await admin.scim.user("ada@example.com")
+    await admin.scim.group("Webrix Users", [ada])
+    await admin.scim.group(ADMIN_GROUP)
     await admin.sso.signed_in()
     await admin.assert_refused()
 
 
 async def test_a_groups_claim_at_sign_in_is_not_an_scim_membership(admin: Admin) -> None:
     """The admin group is what SCIM pushed; a claim frozen into the session does not count."""
-    await admin.user("ada@example.com")
-    await admin.group(ADMIN_GROUP)
+    await admin.scim.user("ada@example.com")
+    await admin.scim.group(ADMIN_GROUP)
     admin.sso.fake.user = {**admin.sso.fake.user, "groups": [ADMIN_GROUP]}
     await admin.sso.signed_in()
     await admin.assert_refused()
 
 
 async def test_admin_at_sign_in_is_not_frozen_into_the_session(admin: Admin) -> None:
-    ada = await admin.user("ada@example.com")
-    group = await admin.group(ADMIN_GROUP, (ada,))
-    await admin.sso.signed_in()
-    await admin.assert_admitted()
-    await admin.remove(group, ada)
+    ada, group = await _ada_admitted_by_group(admin)
+    await admin.scim.remove(group, ada)
     await admin.assert_refused()
 
 
@@ -205,12 +157,12 @@ async def test_admin_emails_match_case_insensitively(
     async with sso_app(make_config, access=access) as sso:
         sso.fake.user = {**sso.fake.user, "email": signs_in_as}
         await sso.signed_in()  # created just in time: no SCIM involved
-        async with scim_client(sso) as idp:
-            await Admin(sso, idp).assert_admitted()
+        async with scim_beside(sso) as scim:
+            await Admin(sso, scim).assert_admitted()
 
 
 async def test_an_admin_by_email_needs_no_group(admin: Admin) -> None:
-    boss = await admin.user("boss@example.com")
+    boss = await admin.scim.user("boss@example.com")
     admin.sso.fake.user = {**admin.sso.fake.user, "email": "boss@example.com"}
     await admin.sso.signed_in()
     assert (await admin.sso.session())["user"]["id"] == boss
@@ -218,17 +170,9 @@ async def test_an_admin_by_email_needs_no_group(admin: Admin) -> None:
 
 
 async def test_a_deactivated_admin_loses_the_console_at_once(admin: Admin) -> None:
-    ada = await admin.user("ada@example.com")
-    await admin.group(ADMIN_GROUP, (ada,))
-    await admin.sso.signed_in()
-    await admin.assert_admitted()
-    response = await admin.scim(
-        "PATCH",
-        f"/Users/{ada}",
-        {
-            "schemas": [PATCH_URN],
-            "Operations": [{"op": "replace", "path": "active", "value": False}],
-        },
+    ada, _ = await _ada_admitted_by_group(admin)
+    response = await admin.scim.patch(
+        f"/Users/{ada}", patch_body({"op": "replace", "path": "active", "value": False})
     )
     assert response.status_code == 200, response.text
     assert await admin.sso.session() == {}
@@ -249,7 +193,8 @@ async def test_anonymous_visitors_never_reach_the_console(admin: Admin) -> None:
 
 async def test_a_bearer_token_is_not_an_admin_session(admin: Admin) -> None:
     """A SCIM token opens /scim/v2, not the console."""
-    response = await admin.idp.get("/admin")
+    bearer = {"Authorization": f"Bearer {admin.scim.token}"}
+    response = await admin.scim.client.get("/admin", headers=bearer)
     assert response.status_code != 200
 
 
@@ -258,24 +203,19 @@ async def test_an_admin_group_can_be_named_by_its_external_id(
 ) -> None:
     """JumpCloud's group id survives a rename, and a look-alike name does not match it."""
     access = {"admin_group_external_ids": ["jc-group-5f3a"]}
-    async with sso_app(make_config, access=access) as sso, scim_client(sso) as idp:
-        admin = Admin(sso, idp)
-        ada = await admin.user("ada@example.com")
+    async with sso_app(make_config, access=access) as sso, scim_beside(sso) as scim:
+        admin = Admin(sso, scim)
+        ada = await scim.user("ada@example.com")
         await sso.signed_in()
-        body = {"schemas": [GROUP_URN], "displayName": "IT", "externalId": "jc-group-5f3a"}
-        response = await admin.scim("POST", "/Groups", {**body, "members": [{"value": ada}]})
-        assert response.status_code == 201, response.text
-        group = response.json()["id"]
+        group = (await scim.group("IT", [ada], externalId="jc-group-5f3a"))["id"]
         await admin.assert_admitted()
-        await admin.rename(group, "IT Operations")
+        await scim.rename(group, "IT Operations")
         await admin.assert_admitted()  # renamed in JumpCloud: still the admin group
         groups_page = await admin.console("/admin/groups")
         assert "IT Operations" in groups_page.text
-        await admin.remove(group, ada)
+        await scim.remove(group, ada)
         await admin.assert_refused()
         # A group merely named like the id, or with another externalId, grants nothing.
-        await admin.group("jc-group-5f3a", (ada,))
-        lookalike = {"schemas": [GROUP_URN], "displayName": "X", "externalId": "jc-group-5f3b"}
-        response = await admin.scim("POST", "/Groups", {**lookalike, "members": [{"value": ada}]})
-        assert response.status_code == 201
+        await scim.group("jc-group-5f3a", [ada])
+        await scim.group("X", [ada], externalId="jc-group-5f3b")  # asserts the 201
         await admin.assert_refused()

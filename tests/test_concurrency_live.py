@@ -14,11 +14,10 @@ import httpx
 import pytest
 
 from tests.conftest import cli_token, config_data, free_port, serve_process, write_toml
+from tests.scim.wire import members_op, patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CLIENTS, WRITES = 8, 300
 
 
@@ -44,20 +43,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     assert "locked" not in output and "Traceback" not in output, output[-3000:]
 
 
-def _user(name: str, display: str, active: bool = True) -> dict[str, Any]:
-    return {
-        "schemas": [USER_URN],
-        "userName": name,
-        "displayName": display,
-        "emails": [{"value": name, "primary": True}],
-        "active": active,
-    }
-
-
-def _patch(*ops: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [PATCH_URN], "Operations": list(ops)}
-
-
 async def _client_writes(
     http: httpx.AsyncClient, n: int, group: str, expected: Expected, problems: list[str]
 ) -> None:
@@ -70,22 +55,26 @@ async def _client_writes(
         target = rng.choice(live) if live else ""
         display = f"c{n}-s{step}"
         if kind == "create":
-            response = await http.post("/scim/v2/Users", json=_user(f"c{n}-{step}@x.com", display))
+            response = await http.post(
+                "/scim/v2/Users", json=user_body(f"c{n}-{step}@x.com", displayName=display)
+            )
         elif kind == "rename":
-            ops = _patch({"op": "replace", "path": "displayName", "value": display})
+            ops = patch_body({"op": "replace", "path": "displayName", "value": display})
             response = await http.patch(f"/scim/v2/Users/{target}", json=ops)
         elif kind == "active":
             active = not expected.users[target]["active"]
-            ops = _patch({"op": "replace", "path": "active", "value": active})
+            ops = patch_body({"op": "replace", "path": "active", "value": active})
             response = await http.patch(f"/scim/v2/Users/{target}", json=ops)
         elif kind == "put":
             name = (await http.get(f"/scim/v2/Users/{target}")).json()["userName"]
-            response = await http.put(f"/scim/v2/Users/{target}", json=_user(name, display))
+            response = await http.put(
+                f"/scim/v2/Users/{target}", json=user_body(name, displayName=display)
+            )
         elif kind == "delete":
             response = await http.delete(f"/scim/v2/Users/{target}")
         else:
             op = "add" if kind == "join" else "remove"
-            ops = _patch({"op": op, "path": "members", "value": [{"value": target}]})
+            ops = patch_body(members_op(op, target))
             response = await http.patch(
                 f"/scim/v2/Groups/{group}", json=ops, params={"excludedAttributes": "members"}
             )
@@ -153,14 +142,18 @@ async def test_two_patches_with_one_if_match_give_exactly_one_412(
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
         for attempt in range(10):
-            user = (await http.post("/scim/v2/Users", json=_user(f"m{attempt}@x.com", "x"))).json()
+            user = (
+                await http.post(
+                    "/scim/v2/Users", json=user_body(f"m{attempt}@x.com", displayName="x")
+                )
+            ).json()
             etag = user["meta"]["version"]
             statuses: list[int] = []
 
             async def change(
                 value: str, user_id: str = user["id"], etag: str = etag, into: list[int] = statuses
             ) -> None:
-                ops = _patch({"op": "replace", "path": "displayName", "value": value})
+                ops = patch_body({"op": "replace", "path": "displayName", "value": value})
                 response = await http.patch(
                     f"/scim/v2/Users/{user_id}", json=ops, headers={"If-Match": etag}
                 )

@@ -16,7 +16,8 @@ import pytest
 
 from app.config import Config
 from app.db import Database, QueryTimeout
-from tests.scim.users_support import Scim, assert_scim_error, patch_body, scim_app, user_body
+from tests.scim.client import Scim, assert_scim_error, scim_app
+from tests.scim.wire import patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 

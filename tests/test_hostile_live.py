@@ -20,13 +20,11 @@ import httpx
 import pytest
 
 from tests.conftest import cli_token, config_data, free_port, serve_process, write_toml
+from tests.scim.wire import SEARCH_URN, USER_URN, members_op, patch_body
 
 pytestmark = pytest.mark.anyio
 
 USERS = 3000
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-SEARCH_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 LIVENESS = 0.5  # seconds: /healthz must answer within this while any request runs
 
 
@@ -154,12 +152,12 @@ def emails(n: int, prefix: str) -> list[dict[str, Any]]:
 
 async def test_a_patch_adding_thousands_of_emails(live: Live) -> None:
     (user,) = live.take()
-    add = {"schemas": [PATCH_URN], "Operations": [{"op": "add", "path": "emails"}]}
+    too_many = patch_body({"op": "add", "path": "emails", "value": emails(4000, "x")})
+    the_most = patch_body({"op": "add", "path": "emails", "value": emails(99, "y")})
     async with live.client() as client, watched(live):
-        add["Operations"][0]["value"] = emails(4000, "x")
-        refused(await client.patch(f"/scim/v2/Users/{user}", json=add), 400, "max_values")
-        add["Operations"][0]["value"] = emails(99, "y")  # with the one it has: the limit
-        assert (await client.patch(f"/scim/v2/Users/{user}", json=add)).status_code == 200
+        refused(await client.patch(f"/scim/v2/Users/{user}", json=too_many), 400, "max_values")
+        # With the one it has: the limit.
+        assert (await client.patch(f"/scim/v2/Users/{user}", json=the_most)).status_code == 200
 
 
 async def test_patches_with_thousands_of_operations(live: Live) -> None:
@@ -171,15 +169,14 @@ async def test_patches_with_thousands_of_operations(live: Live) -> None:
     replaces = [{"op": "replace", "path": "displayName", "value": f"n{i}"} for i in range(5000)]
     async with live.client() as client, watched(live):
         for ops in (removals, replaces):
-            body = {"schemas": [PATCH_URN], "Operations": ops}
-            refused(await client.patch(path, json=body), 400, "max_operations")
+            refused(await client.patch(path, json=patch_body(*ops)), 400, "max_operations")
         # The most allowed, each scanning the most values allowed, is answered.
         add = {"op": "add", "path": "emails", "value": emails(99, "z")}
-        await client.patch(path, json={"schemas": [PATCH_URN], "Operations": [add]})
+        await client.patch(path, json=patch_body(add))
         scans = [
             {"op": "remove", "path": f'emails[value eq "z{i}@example.com"]'} for i in range(200)
         ]
-        response = await client.patch(path, json={"schemas": [PATCH_URN], "Operations": scans})
+        response = await client.patch(path, json=patch_body(*scans))
         assert response.status_code == 200, response.text
         assert len(response.json()["emails"]) == 1
 
@@ -237,11 +234,7 @@ async def test_filters_of_many_value_filters(live: Live) -> None:
 
 
 async def test_a_patch_adding_two_thousand_members(live: Live) -> None:
-    members = [{"value": uid} for uid in live.take(2000)]
-    body = {
-        "schemas": [PATCH_URN],
-        "Operations": [{"op": "add", "path": "members", "value": members}],
-    }
+    body = patch_body(members_op("add", *live.take(2000)))
     async with live.client() as client, watched(live):
         response = await client.patch(f"/scim/v2/Groups/{live.group}", json=body)
         assert response.status_code in (200, 204), response.text

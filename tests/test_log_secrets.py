@@ -14,6 +14,7 @@ from app.config import Config
 from app.logs import QUIET_LOGGERS, flush_logs, setup_logging
 from tests.auth.sso import sso_app
 from tests.conftest import new_token
+from tests.scim.wire import patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -51,10 +52,7 @@ async def test_a_debug_log_holds_no_secret(
         created = await sso.client.post("/scim/v2/Users", json=body, headers=scim)
         assert created.status_code == 201
         user = created.json()["id"]
-        patch = {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "active", "value": False}],
-        }
+        patch = patch_body({"op": "replace", "path": "active", "value": False})
         assert (
             await sso.client.patch(f"/scim/v2/Users/{user}", json=patch, headers=scim)
         ).is_success

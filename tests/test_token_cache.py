@@ -11,11 +11,10 @@ import anyio
 import pytest
 
 from app.config import Config
-from app.db import Database
-from app.main import create_app
 from app.store import tokens
 from app.store.tokens import ApiToken, TokenCache
-from tests.conftest import config_data, new_token, running, webrix, write_toml
+from tests.conftest import config_data, webrix, write_toml
+from tests.scim.client import scim_app
 
 pytestmark = pytest.mark.anyio
 
@@ -23,39 +22,31 @@ pytestmark = pytest.mark.anyio
 async def test_a_token_revoked_by_the_cli_is_refused_within_a_second(
     make_config: Callable[..., Config], tmp_path: Path
 ) -> None:
-    app = create_app(make_config())
-    async with running(app) as client:
-        db: Database = app.state.services.db
-        token, plaintext = await new_token(db, "jumpcloud")
-        headers = {"Authorization": f"Bearer {plaintext}"}
-        assert (await client.get("/scim/v2/Users", headers=headers)).status_code == 200
-        reads = db.stats.reads
-        assert (await client.get("/scim/v2/Users", headers=headers)).status_code == 200
-        assert db.stats.reads == reads + 1  # the page only: the token came from the cache
+    async with scim_app(make_config) as scim:
+        assert (await scim.get("/Users")).status_code == 200
+        reads = scim.db.stats.reads
+        assert (await scim.get("/Users")).status_code == 200
+        assert scim.db.stats.reads == reads + 1  # the page only: the token came from the cache
 
         cli_config = write_toml(tmp_path / "cli.toml", config_data(tmp_path / "webrix.db"))
         revoked = await anyio.to_thread.run_sync(
-            lambda: webrix("--config", str(cli_config), "token", "revoke", token.id)
+            lambda: webrix("--config", str(cli_config), "token", "revoke", scim.token_id)
         )
         assert revoked.returncode == 0, revoked.stderr
         started = time.monotonic()
-        while (await client.get("/scim/v2/Users", headers=headers)).status_code == 200:
+        while (await scim.get("/Users")).status_code == 200:
             assert time.monotonic() - started < 1.0, "still accepted a second after revocation"
             await anyio.sleep(0.05)
-        assert (await client.get("/scim/v2/Users", headers=headers)).status_code == 401
+        assert (await scim.get("/Users")).status_code == 401
 
 
 async def test_a_token_revoked_in_this_process_is_refused_at_once(
     make_config: Callable[..., Config],
 ) -> None:
-    app = create_app(make_config())
-    async with running(app) as client:
-        db: Database = app.state.services.db
-        token, plaintext = await new_token(db, "jumpcloud")
-        headers = {"Authorization": f"Bearer {plaintext}"}
-        assert (await client.get("/scim/v2/Users", headers=headers)).status_code == 200
-        await db.write(tokens.revoke, token.id)
-        assert (await client.get("/scim/v2/Users", headers=headers)).status_code == 401
+    async with scim_app(make_config) as scim:
+        assert (await scim.get("/Users")).status_code == 200
+        await scim.db.write(tokens.revoke, scim.token_id)
+        assert (await scim.get("/Users")).status_code == 401
 
 
 class SlowReads:
@@ -91,11 +82,9 @@ async def test_a_read_racing_a_revocation_is_not_cached() -> None:
 
 
 async def test_unknown_tokens_are_never_cached(make_config: Callable[..., Config]) -> None:
-    app = create_app(make_config())
-    async with running(app) as client:
-        db: Database = app.state.services.db
-        made_up = {"Authorization": "Bearer wxt_" + "x" * 43}
+    async with scim_app(make_config) as scim:
+        made_up = "wxt_" + "x" * 43
         for _ in range(3):
-            reads = db.stats.reads
-            assert (await client.get("/scim/v2/Users", headers=made_up)).status_code == 401
-            assert db.stats.reads == reads + 1  # asked every time: nothing to fill a cache
+            reads = scim.db.stats.reads
+            assert (await scim.get("/Users", token=made_up)).status_code == 401
+            assert scim.db.stats.reads == reads + 1  # asked every time: nothing to fill a cache

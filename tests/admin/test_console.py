@@ -12,6 +12,7 @@ from app.config import Config
 from app.store import tokens
 from tests.auth.sso import Sso, sso_app
 from tests.conftest import new_token
+from tests.scim.client import scim_beside
 
 pytestmark = pytest.mark.anyio
 
@@ -171,23 +172,14 @@ async def test_revoke_stops_the_token_at_once(admin: Sso) -> None:
 
 
 async def test_users_groups_and_audit_pages_list_what_scim_pushed(admin: Sso) -> None:
-    _, plaintext = await new_token(admin.db, "scim")
-    headers = {"Authorization": f"Bearer {plaintext}"}
-    user = await admin.client.post(
-        "/scim/v2/Users",
-        headers=headers,
-        json={
-            "userName": "grace@example.com",
-            "name": {"givenName": "Grace", "familyName": "<b>Hopper</b>"},
-        },
-    )
-    assert user.status_code == 201
-    group = await admin.client.post(
-        "/scim/v2/Groups",
-        headers=headers,
-        json={"displayName": "Engineering", "members": [{"value": user.json()["id"]}]},
-    )
-    assert group.status_code == 201
+    async with scim_beside(admin) as scim:
+        user = await scim.create_user(
+            {
+                "userName": "grace@example.com",
+                "name": {"givenName": "Grace", "familyName": "<b>Hopper</b>"},
+            }
+        )
+        await scim.group("Engineering", [user["id"]])
     users_page = (await admin.client.get("/admin/users", params={"q": "grace"})).text
     assert "grace@example.com" in users_page and "Engineering" in users_page
     assert "<b>Hopper</b>" not in users_page and "&lt;b&gt;Hopper&lt;/b&gt;" in users_page

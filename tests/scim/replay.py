@@ -56,8 +56,9 @@ from typing import Any
 
 import httpx
 
+from tests.scim.wire import BASE
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-BASE = "/scim/v2"
 OPERATORS = ("$contains", "$unordered", "$excludes", "$type")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 _REQUEST_KEYS = {"method", "path", "query", "headers", "body"}

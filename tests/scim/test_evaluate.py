@@ -8,9 +8,10 @@ import pytest
 
 from app.scim.evaluate import matches
 from app.scim.filter import FilterError, parse_filter
-from app.scim.schemas import ENTERPRISE_USER_URN, LEGACY_CORE_URN, USER_URN
+from app.scim.schemas import LEGACY_CORE_URN
+from tests.scim.wire import ENTERPRISE_URN, USER_URN
 
-ENT = ENTERPRISE_USER_URN
+ENT = ENTERPRISE_URN
 
 BJENSEN: dict[str, Any] = {
     "schemas": [USER_URN, ENT],

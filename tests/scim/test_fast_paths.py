@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from app.scim.filter import _Parser, parse_filter, parse_path
 from app.scim.projection import _DEFAULT, _project, project
+from tests.scim.wire import ENTERPRISE_URN, USER_URN
 
 NAMES = st.sampled_from(
     ["userName", "USERNAME", "name", "givenName", "emails", "value", "not", "and", "x-y", "a_1"]
@@ -72,8 +73,6 @@ def test_plain_paths_read_as_the_parser_reads_them(
     assert _outcome(parse_path, text) == _outcome(_general_path, text)
 
 
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCALARS = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=5)
 ELEMENTS = st.dictionaries(
     st.sampled_from(["value", "type", "primary", "display", "$ref", "other"]), SCALARS, max_size=3
@@ -95,14 +94,14 @@ KEYS = st.sampled_from(
         "meta",
         "id",
         "unknown",
-        ENTERPRISE,
+        ENTERPRISE_URN,
         "urn:example:unknown",
     ]
 )
 RESOURCES = st.dictionaries(
     KEYS,
     VALUES_OF_KEYS
-    | st.just([USER, ENTERPRISE])
+    | st.just([USER_URN, ENTERPRISE_URN])
     | st.dictionaries(st.sampled_from(["employeeNumber", "manager", "nope"]), VALUES_OF_KEYS),
     max_size=8,
 )

@@ -10,14 +10,8 @@ from typing import Any
 import pytest
 
 from app.config import Config
-from tests.scim.users_support import (
-    SEARCH_URN,
-    Scim,
-    assert_scim_error,
-    patch_body,
-    scim_app,
-    user_body,
-)
+from tests.scim.client import Scim, assert_scim_error, scim_app
+from tests.scim.wire import SEARCH_URN, patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 
@@ -126,9 +120,7 @@ async def test_nesting_depth(scim: Scim) -> None:
     deep = user_body("b@x.com", **{"urn:example:ext": {"v": nested(5)}})
     refused(await scim.post("/Users", deep), "max_json_depth")
     for raw in (b"[" * 100_000, b'{"a":' * 50_000):
-        response = await scim.request(
-            "POST", "/Users", content=raw, headers={"Content-Type": "application/scim+json"}
-        )
+        response = await scim.send_raw("POST", "/Users", raw)
         refused(response, "max_json_depth")
     # Brackets inside strings are text, not nesting.
     text = user_body("c@x.com", displayName="[[[[[[[[[[{{{{{{{{{{")
@@ -139,9 +131,7 @@ async def test_integer_digits(scim: Scim) -> None:
     ok = user_body("a@x.com", **{"urn:example:ext": {"n": 99999, "m": -99999}})
     assert (await scim.post("/Users", ok)).status_code == 201
     raw = json.dumps(user_body("b@x.com")).replace('"active": true', '"active": true, "x": 123456')
-    response = await scim.request(
-        "POST", "/Users", content=raw.encode(), headers={"Content-Type": "application/scim+json"}
-    )
+    response = await scim.send_raw("POST", "/Users", raw.encode())
     refused(response, "max_integer_digits")
     for name in ("startIndex", "count"):
         refused(await scim.get("/Users", params={name: "123456"}), "max_integer_digits")

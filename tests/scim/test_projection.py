@@ -8,13 +8,10 @@ from typing import Any
 import pytest
 
 from app.scim.projection import parse_attribute_list, project, wants
-
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+from tests.scim.wire import ENTERPRISE_URN, GROUP_URN, USER_URN
 
 USER: dict[str, Any] = {
-    "schemas": [USER_URN, ENTERPRISE],
+    "schemas": [USER_URN, ENTERPRISE_URN],
     "id": "2819c223",
     "externalId": "ext-1",
     "userName": "alice@example.com",
@@ -27,7 +24,7 @@ USER: dict[str, Any] = {
         {"value": "alice@home.example", "type": "home"},
     ],
     "groups": [{"value": "g1", "display": "Engineering"}],
-    ENTERPRISE: {"employeeNumber": "42", "department": "R&D"},
+    ENTERPRISE_URN: {"employeeNumber": "42", "department": "R&D"},
     "meta": {"resourceType": "User", "version": 'W/"1"'},
 }
 
@@ -82,22 +79,22 @@ def test_whole_complex_attribute() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [f"{ENTERPRISE}:employeeNumber", f"{ENTERPRISE.upper()}:EMPLOYEENUMBER"]
+    "name", [f"{ENTERPRISE_URN}:employeeNumber", f"{ENTERPRISE_URN.upper()}:EMPLOYEENUMBER"]
 )
 def test_urn_qualified_extension_attribute(name: str) -> None:
     view = user_view([name])
-    assert view[ENTERPRISE] == {"employeeNumber": "42"}
-    assert view["schemas"] == [USER_URN, ENTERPRISE]
+    assert view[ENTERPRISE_URN] == {"employeeNumber": "42"}
+    assert view["schemas"] == [USER_URN, ENTERPRISE_URN]
 
 
 def test_extension_urn_alone_selects_the_extension() -> None:
-    view = user_view([ENTERPRISE])
-    assert view[ENTERPRISE] == USER[ENTERPRISE]
+    view = user_view([ENTERPRISE_URN])
+    assert view[ENTERPRISE_URN] == USER[ENTERPRISE_URN]
 
 
 def test_extension_dropped_from_schemas_when_absent() -> None:
     assert user_view(["displayName"])["schemas"] == [USER_URN]
-    assert user_view(excluded=[ENTERPRISE])["schemas"] == [USER_URN]
+    assert user_view(excluded=[ENTERPRISE_URN])["schemas"] == [USER_URN]
 
 
 def test_legacy_core_urn_name() -> None:
@@ -105,10 +102,10 @@ def test_legacy_core_urn_name() -> None:
 
 
 def test_excluded_attributes() -> None:
-    view = user_view(excluded=["emails", "name.familyName", f"{ENTERPRISE}:department"])
+    view = user_view(excluded=["emails", "name.familyName", f"{ENTERPRISE_URN}:department"])
     assert "emails" not in view
     assert view["name"] == {"givenName": "Alice"}
-    assert view[ENTERPRISE] == {"employeeNumber": "42"}
+    assert view[ENTERPRISE_URN] == {"employeeNumber": "42"}
     assert view["userName"] == USER["userName"]
 
 

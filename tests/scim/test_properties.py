@@ -21,17 +21,17 @@ from app.main import create_app
 from app.scim.errors import ScimError
 from app.scim.filter import Filter, FilterError, PatchPath, parse_filter, parse_path
 from app.scim.filter_sql import GROUPS_TABLE, USERS_TABLE, to_sql
-from app.scim.patch import PATCH_OP_URN, apply_patch
+from app.scim.patch import apply_patch
 from app.scim.schemas import UnknownAttribute
 from tests.conftest import config_data, new_token, running
+from tests.scim.wire import ENTERPRISE_URN, USER_URN, patch_body
 
 ATTRS = [
     "userName", "name.givenName", "name", "emails", "emails.value", "emails.type", "active",
     "displayName", "title", "members", "members.value", "meta.created", "id", "externalId",
     "groups", "x509Certificates", "phoneNumbers.primary", "addresses.locality",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-    "urn:ietf:params:scim:schemas:core:2.0:User:userName", "$ref", "unknown", "a.b.c",
+    f"{ENTERPRISE_URN}:employeeNumber", f"{ENTERPRISE_URN}:manager.value",
+    f"{USER_URN}:userName", "$ref", "unknown", "a.b.c",
 ]  # fmt: skip
 OPS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ", "xx"]
 VALUES = ['"x"', '"a@b.c"', "true", "false", "null", "1", "-2.5", "1e999", '"\\u00e9"', '"\\q"']
@@ -108,11 +108,11 @@ def operations(draw: st.DrawFn) -> Any:
         if draw(st.booleans()):
             op["value"] = draw(JSON_VALUES)
         ops.append(op)
-    return {"schemas": [PATCH_OP_URN], "Operations": ops}
+    return patch_body(*ops)
 
 
 USER = {
-    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    "schemas": [USER_URN],
     "userName": "ada@example.com",
     "name": {"givenName": "Ada"},
     "emails": [{"value": "ada@example.com", "type": "work", "primary": True}],

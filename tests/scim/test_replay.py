@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from app.config import Config
-from app.main import create_app
-from tests.conftest import new_token, running
+from tests.scim.client import scim_app
 from tests.scim.replay import (
     FIXTURES,
     Exchange,
@@ -66,10 +65,8 @@ def test_fixture_is_well_formed(fixture: Path) -> None:
 @pytest.mark.parametrize("fixture", FIXTURE_FILES, ids=lambda path: path.name)
 async def test_replay(fixture: Path, make_config: Callable[..., Config]) -> None:
     exchanges = load(fixture)
-    app = create_app(make_config())
-    async with running(app) as client:
-        _, token = await new_token(app.state.services.db, f"replay {fixture.stem}")
-        await replay(client, exchanges, token)
+    async with scim_app(make_config) as scim:
+        await replay(scim.client, exchanges, scim.token)
 
 
 # --- the harness itself: a checker that never fails proves nothing ----------------------------

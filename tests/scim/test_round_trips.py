@@ -16,7 +16,8 @@ import pytest
 
 from app.config import Config
 from app.db import Stats
-from tests.scim.users_support import Scim, patch_body, scim_app, user_body
+from tests.scim.client import Scim, scim_app
+from tests.scim.wire import patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from app.config import Config
 from app.store import tokens as token_store
-from tests.scim.users_support import (
-    ENTERPRISE_URN,
-    LIST_URN,
-    USER_URN,
-    Scim,
-    assert_scim_error,
-    patch_body,
-    scim_app,
-    user_body,
-)
+from tests.scim.client import Scim, assert_scim_error
+from tests.scim.wire import ENTERPRISE_URN, GROUP_URN, LIST_URN, USER_URN, patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 
 ADA = "ada@example.com"
 HOST = "http://127.0.0.1:8080"
-
-
-@pytest.fixture
-async def scim(make_config: Callable[..., Config]) -> AsyncIterator[Scim]:
-    async with scim_app(make_config) as running_scim:
-        yield running_scim
 
 
 # -- authentication -------------------------------------------------------------------------
@@ -203,7 +187,7 @@ async def test_resource_types(scim: Scim) -> None:
     user = by_id["User"]
     assert (user["endpoint"], user["schema"]) == ("/Users", USER_URN)
     assert user["schemaExtensions"] == [{"schema": ENTERPRISE_URN, "required": False}]
-    assert by_id["Group"]["schema"] == "urn:ietf:params:scim:schemas:core:2.0:Group"
+    assert by_id["Group"]["schema"] == GROUP_URN
     single = await scim.get("/ResourceTypes/User")
     assert single.status_code == 200
     assert single.json() == user
@@ -222,7 +206,7 @@ async def test_schemas_are_full_definitions(scim: Scim) -> None:
     by_id = {s["id"]: s for s in body["Resources"]}
     assert set(by_id) == {
         USER_URN,
-        "urn:ietf:params:scim:schemas:core:2.0:Group",
+        GROUP_URN,
         ENTERPRISE_URN,
     }
     user = by_id[USER_URN]

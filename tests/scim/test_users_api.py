@@ -6,33 +6,17 @@ adoption in test_users_lifecycle.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from app.config import Config
-from tests.scim.users_support import (
-    ENTERPRISE_URN,
-    USER_URN,
-    Scim,
-    assert_scim_error,
-    patch_body,
-    scim_app,
-    user_body,
-    without_server_parts,
-)
+from tests.scim.client import Scim, assert_scim_error, without_server_parts
+from tests.scim.wire import ENTERPRISE_URN, USER_URN, patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 
 ADA = "ada@example.com"
 HOST = "http://127.0.0.1:8080"
-
-
-@pytest.fixture
-async def scim(make_config: Callable[..., Config]) -> AsyncIterator[Scim]:
-    async with scim_app(make_config) as running_scim:
-        yield running_scim
 
 
 # -- create and read ------------------------------------------------------------------------

@@ -12,16 +12,8 @@ import pytest
 
 from app.config import Config
 from tests.auth.sso import SIGNIN
-from tests.scim.users_support import (
-    ENTERPRISE_URN,
-    USER_URN,
-    Scim,
-    assert_scim_error,
-    patch_body,
-    scim_sso_app,
-    user_body,
-    without_server_parts,
-)
+from tests.scim.client import Scim, assert_scim_error, scim_sso_app, without_server_parts
+from tests.scim.wire import ENTERPRISE_URN, USER_URN, patch_body, user_body
 
 pytestmark = pytest.mark.anyio
 

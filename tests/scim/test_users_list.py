@@ -8,15 +8,8 @@ from typing import Any
 import pytest
 
 from app.config import Config
-from tests.scim.users_support import (
-    ENTERPRISE_URN,
-    LIST_URN,
-    SEARCH_URN,
-    Scim,
-    assert_scim_error,
-    scim_app,
-    user_body,
-)
+from tests.scim.client import Scim, assert_scim_error, scim_app
+from tests.scim.wire import ENTERPRISE_URN, LIST_URN, SEARCH_URN, USER_URN, user_body
 
 pytestmark = pytest.mark.anyio
 
@@ -97,7 +90,7 @@ def _assert_list(body: dict[str, Any], total: int, items: int, start: int = 1) -
         ("title pr", ["grace@example.com"]),
         (f'{ENTERPRISE_URN}:department eq "algorithms"', ["edsger@example.com"]),
         (
-            'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alan@example.com"',
+            f'{USER_URN}:userName eq "alan@example.com"',
             ["alan@example.com"],
         ),
         ('userName eq "nobody@example.com"', []),

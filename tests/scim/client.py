@@ -1,13 +1,16 @@
-"""A harness for the SCIM Users tests: the app in-process, API tokens, request shortcuts.
+"""The one SCIM test client: the app in-process, API tokens, request shortcuts, users, groups,
+group PATCHes, look-ups and audit events.
 
 async with scim_app(make_config) as scim:
     created = await scim.create_user(user_body("ada@example.com"))
     response = await scim.get(f"/Users/{created['id']}")
+    group = await scim.group("Engineering", [created["id"]])
+    await scim.rename(group["id"], "Research")
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,32 +26,9 @@ from app.store import audit
 from app.store.audit import AuditEvent
 from tests.auth.sso import Sso, sso_app
 from tests.conftest import new_token, running
+from tests.scim.wire import BASE, ERROR_URN, group_body, members_op, patch_body
 
-BASE = "/scim/v2"
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
-LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-SEARCH_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 DEFAULT: Any = object()  # "the harness's own token" in request()
-
-
-def user_body(user_name: str = "ada@example.com", **extra: Any) -> dict[str, Any]:
-    """A User as JumpCloud's default mapping sends it, plus `extra` attributes."""
-    return {
-        "schemas": [USER_URN],
-        "userName": user_name,
-        "name": {"givenName": "Ada", "familyName": "Lovelace"},
-        "emails": [{"value": user_name, "type": "work", "primary": True}],
-        "displayName": "Ada Lovelace",
-        "active": True,
-        **extra,
-    }
-
-
-def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [PATCH_URN], "Operations": list(operations)}
 
 
 def without_server_parts(resource: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +56,17 @@ def assert_no_internals(response: httpx.Response) -> None:
     assert "/work/" not in text and "site-packages" not in text
 
 
+def member_ids(group: dict[str, Any]) -> list[str]:
+    """The member ids a Group body shows, sorted."""
+    return sorted(m["value"] for m in group.get("members", []))
+
+
+def _ok(response: httpx.Response, *statuses: int) -> dict[str, Any]:
+    assert response.status_code in statuses, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 @dataclass
 class Scim:
     app: Starlette
@@ -95,6 +86,8 @@ class Scim:
         token, plaintext = await new_token(self.db, name, scopes or ("admin:scim",))
         self.tokens_made[token.id] = plaintext
         return token.id, plaintext
+
+    # -- requests ----------------------------------------------------------------------------
 
     async def request(
         self,
@@ -118,6 +111,14 @@ class Scim:
             method, BASE + path, json=json, headers=sent, content=content, params=params
         )
 
+    async def send_raw(
+        self, method: str, path: str, raw: Any, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """`raw` (bytes, text or an async iterator of chunks) sent as it is, labelled
+        application/scim+json: for bodies json= could not write."""
+        sent = {"Content-Type": "application/scim+json", **(headers or {})}
+        return await self.request(method, path, content=raw, headers=sent)
+
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
 
@@ -133,20 +134,73 @@ class Scim:
     async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("DELETE", path, **kwargs)
 
+    # -- users -------------------------------------------------------------------------------
+
     async def create_user(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self.post("/Users", body)
-        assert response.status_code == 201, response.text
-        created: dict[str, Any] = response.json()
-        return created
+        return _ok(await self.post("/Users", body), 201)
+
+    async def user(self, email: str, **extra: Any) -> str:
+        """A user named `email` (plus `extra` attributes); its id."""
+        body = {"userName": email, "emails": [{"value": email, "primary": True}], **extra}
+        user_id: str = (await self.create_user(body))["id"]
+        return user_id
+
+    async def users(self, count: int, prefix: str = "u") -> list[str]:
+        return [await self.user(f"{prefix}{i}@example.com") for i in range(count)]
 
     async def list_users(self, **params: Any) -> dict[str, Any]:
-        response = await self.get("/Users", params=params)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return _ok(await self.get("/Users", params=params), 200)
 
     async def user_row(self, user_id: str) -> Row | None:
         return await self.db.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
+
+    # -- groups ------------------------------------------------------------------------------
+
+    async def group(self, name: str, members: Iterable[str] = (), **extra: Any) -> dict[str, Any]:
+        """A new group of the user ids `members` (plus `extra` attributes), as created."""
+        return _ok(await self.post("/Groups", group_body(name, members, **extra)), 201)
+
+    async def get_group(self, group_id: str, **params: str) -> dict[str, Any]:
+        return _ok(await self.get(f"/Groups/{group_id}", params=params), 200)
+
+    async def find_groups(self, **params: str) -> dict[str, Any]:
+        return _ok(await self.get("/Groups", params=params), 200)
+
+    async def patch_group(
+        self,
+        group_id: str,
+        *operations: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """PATCH the group with `operations`; the response, whatever it is."""
+        body = patch_body(*operations)
+        return await self.patch(f"/Groups/{group_id}", body, headers=headers, params=params)
+
+    async def modify_group(self, group_id: str, *operations: dict[str, Any]) -> httpx.Response:
+        """A PATCH that must succeed: 200, or 204 for a group too big to echo."""
+        response = await self.patch_group(group_id, *operations)
+        assert response.status_code in (200, 204), response.text
+        return response
+
+    async def add(self, group_id: str, *user_ids: str) -> httpx.Response:
+        return await self.modify_group(group_id, members_op("add", *user_ids))
+
+    async def remove(self, group_id: str, *user_ids: str) -> httpx.Response:
+        return await self.modify_group(group_id, members_op("remove", *user_ids))
+
+    async def rename(self, group_id: str, name: str) -> httpx.Response:
+        op = {"op": "replace", "path": "displayName", "value": name}
+        return await self.modify_group(group_id, op)
+
+    async def member_rows(self, group_id: str) -> list[str]:
+        """The group's member ids as stored, sorted."""
+        rows = await self.db.fetch_all(
+            "SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id", (group_id,)
+        )
+        return [r[0] for r in rows]
+
+    # -- the database ------------------------------------------------------------------------
 
     async def count(self, sql: str, *params: Any) -> int:
         row = await self.db.fetch_one(sql, params)
@@ -178,3 +232,12 @@ async def scim_sso_app(make_config: Callable[..., Config], **sections: Any) -> A
     """As `scim_app`, with the fake OpenID provider behind sign-in (`scim.sso`)."""
     async with sso_app(make_config, **sections) as sso:
         yield await _ready(sso.app, sso.client, sso)
+
+
+@asynccontextmanager
+async def scim_beside(sso: Sso) -> AsyncIterator[Scim]:
+    """The identity provider's SCIM client of `sso`'s running app: a second HTTP client with
+    its own address and no cookies (SCIM is not the browser's channel), and its own token."""
+    transport = httpx.ASGITransport(app=sso.app, client=("127.0.0.1", 51001))
+    async with httpx.AsyncClient(transport=transport, base_url=str(sso.client.base_url)) as idp:
+        yield await _ready(sso.app, idp, sso)
