@@ -177,7 +177,8 @@ async def test_a_deactivated_admin_loses_the_console_at_once(admin: Admin) -> No
     assert response.status_code == 200, response.text
     assert await admin.sso.session() == {}
     response = await admin.console()
-    assert response.status_code != 200
+    assert response.status_code == 302  # no session any more: off to sign in
+    assert SIGNIN in response.headers["location"]
 
 
 async def test_anonymous_visitors_never_reach_the_console(admin: Admin) -> None:
@@ -195,7 +196,8 @@ async def test_a_bearer_token_is_not_an_admin_session(admin: Admin) -> None:
     """A SCIM token opens /scim/v2, not the console."""
     bearer = {"Authorization": f"Bearer {admin.scim.token}"}
     response = await admin.scim.client.get("/admin", headers=bearer)
-    assert response.status_code != 200
+    assert response.status_code == 302  # a bearer token is no session: off to sign in
+    assert SIGNIN in response.headers["location"]
 
 
 async def test_an_admin_group_can_be_named_by_its_external_id(

@@ -178,3 +178,33 @@ async def test_an_unreachable_provider_gives_a_page_in_time_and_scim_goes_on(
             assert "could not be reached" in page.text and page.headers["x-request-id"] in page.text
             assert elapsed < 1 * 3 + 2  # timeout_seconds, with room for a loaded machine
             assert scim_answers == [200] * 5
+
+
+async def test_lookups_never_queue_behind_costly_reads(tmp_path: Path) -> None:
+    """Three reads that each run until the budget stops them occupy every reader; a token or
+    session lookup meanwhile is answered on its own connection, long before they end."""
+    db = await Database.open(str(tmp_path / "w.db"), readers=2, query_budget=1.0)
+    forever = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000)"
+        " SELECT count(*) FROM n"
+    )
+    order: list[str] = []
+
+    async def costly() -> None:
+        with pytest.raises(QueryTimeout):
+            await db.fetch_one(forever)
+        order.append("costly")
+
+    async def lookup() -> None:
+        await anyio.sleep(0.1)  # the costly reads hold the readers by now
+        await db.ping()  # what readiness, token and session lookups use
+        order.append("lookup")
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(costly)
+            tg.start_soon(lookup)
+        assert order[0] == "lookup" and order.count("costly") == 3, order
+    finally:
+        await db.close()

@@ -3,6 +3,7 @@ of `attr op "value"` filters and plain PATCH paths, and the default projection."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hypothesis import given
@@ -17,9 +18,9 @@ NAMES = st.sampled_from(
 )
 OPS = st.sampled_from(["eq", "EQ", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "xx"])
 SPACE = st.sampled_from([" ", "  ", "\t", ""])
-VALUES = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20
-) | st.sampled_from(['a\\"b', "\\u00e9", "x\\ny", "bad\\q"])
+VALUES = st.text(st.characters(codec="utf-8"), max_size=20) | st.sampled_from(
+    ['a\\"b', "\\u00e9", "x\\ny", "bad\\q"]
+)
 
 
 def _general_filter(text: str) -> Any:
@@ -58,7 +59,7 @@ def _general_path(text: str) -> Any:
     import app.scim.filter as filter_module
 
     saved = filter_module._PLAIN_PATH
-    filter_module._PLAIN_PATH = filter_module.re.compile(r"(?!)")  # never matches
+    filter_module._PLAIN_PATH = re.compile(r"(?!)")  # never matches
     try:
         return parse_path(text)
     finally:
