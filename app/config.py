@@ -1,6 +1,6 @@
 """Configuration: a TOML file read into frozen dataclasses, validated in one place.
 
-Every key is declared once in `_SPEC` with its type, default and help text. Secrets may also
+Every key is declared once in `SPEC` with its type, default and help text. Secrets may also
 come from `<key>_file` (a file holding the value) or from an environment variable named
 `WEBRIX_<SECTION>_<KEY>` (`WEBRIX_AUTH_JUMPCLOUD_CLIENT_SECRET`), which wins over the file.
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-DEFAULT_ISSUER = "https://oauth.id.jumpcloud.com/"
+from app.config_keys import DEFAULT_ISSUER, LOG_LEVELS, REQUIRED, SECTIONS, SPEC, Key, env_name
+
 MIN_SECRET_KEY_BYTES = 32
 
 
@@ -81,7 +82,7 @@ class SessionConfig:
 
 @dataclass(frozen=True)
 class ScimConfig:
-    """Paging, and the limits that keep any one request's work small (see `_SPEC`)."""
+    """Paging, and the limits that keep any one request's work small (see `SPEC`)."""
 
     max_page_size: int = 1000
     default_page_size: int = 100
@@ -127,83 +128,6 @@ class Config:
         return f"{self.server.public_url}/scim/v2"
 
 
-@dataclass(frozen=True)
-class _Key:
-    type: type | tuple[type, ...]
-    default: Any = ...  # `...` marks a required key
-    secret: bool = False
-    help: str = ""
-
-
-_REQUIRED = ...
-
-# section -> key -> spec. The order is the order of config.example.toml.
-_SPEC: dict[str, dict[str, _Key]] = {
-    "server": {
-        "public_url": _Key(str, _REQUIRED, help="where browsers reach this service"),
-        "secret_key": _Key(str, _REQUIRED, secret=True, help="signs cookies; >= 32 bytes"),
-        "host": _Key(str, "127.0.0.1", help="address `webrix serve` binds to"),
-        "port": _Key(int, 8080, help="port `webrix serve` binds to"),
-        "allow_insecure_http": _Key(bool, False, help="permit an http:// public_url off loopback"),
-        "log_level": _Key(str, "info", help="debug, info, warning or error"),
-        "trusted_proxies": _Key(list, ["127.0.0.1"], help="proxies whose X-Forwarded-For counts"),
-    },
-    "database": {
-        "path": _Key(str, "webrix.db", help="SQLite file, relative to the config file"),
-    },
-    "auth": {
-        "provider": _Key(str, "jumpcloud", help="only jumpcloud for now"),
-    },
-    "auth.jumpcloud": {
-        "client_id": _Key(str, _REQUIRED, help="from the JumpCloud OIDC app"),
-        "client_secret": _Key(str, _REQUIRED, secret=True, help="from the JumpCloud OIDC app"),
-        "issuer": _Key(str, DEFAULT_ISSUER, help="JumpCloud's issuer"),
-        "groups_claim": _Key(str, "", help="name of the groups claim, if enabled"),
-        "timeout_seconds": _Key((int, float), 10.0, help="timeout for calls to JumpCloud"),
-        "post_logout_redirect_uri": _Key(str, "", help="where JumpCloud returns after sign-out"),
-    },
-    "access": {
-        "admin_emails": _Key(list, [], help="who may open /admin"),
-        "admin_groups": _Key(list, [], help="members of these groups may open /admin"),
-        "admin_group_external_ids": _Key(
-            list, [], help="or of the groups with these externalIds (the IdP's group ids)"
-        ),
-        "jit_provisioning": _Key(bool, True, help="create unknown users at first sign-in"),
-    },
-    "session": {
-        "lifetime_minutes": _Key(int, 720, help="absolute session lifetime"),
-        "idle_timeout_minutes": _Key(int, 120, help="session ends after this much inactivity"),
-    },
-    "scim": {
-        "max_page_size": _Key(int, 1000, help="largest `count` honoured"),
-        "default_page_size": _Key(int, 100, help="page size when `count` is absent"),
-        "max_body_bytes": _Key(int, 1_048_576, help="larger request bodies get 413"),
-        "max_url_bytes": _Key(int, 8192, help="longer paths with query strings get 414"),
-        "max_json_depth": _Key(int, 32, help="deepest nesting of a request body"),
-        "max_integer_digits": _Key(int, 18, help="longest integer in a body or query"),
-        "max_attribute_names": _Key(int, 100, help="names in attributes/excludedAttributes"),
-        "max_operations": _Key(int, 200, help="operations in one PATCH"),
-        "max_values": _Key(int, 100, help="values of one multi-valued attribute"),
-        "max_members": _Key(int, 10_000, help="members in one group request or operation"),
-        "max_filter_clauses": _Key(int, 50, help="comparisons in one filter"),
-        "max_value_filters": _Key(int, 5, help="attr[...] value filters in one filter"),
-        "query_budget_seconds": _Key(
-            (int, float), 2.0, help="a query running longer is stopped and refused"
-        ),
-    },
-    "audit": {
-        "retention_days": _Key(int, 365, help="audit events older than this are deleted"),
-    },
-}
-_SECTIONS = {"server", "database", "auth", "access", "session", "scim", "audit"}
-_LOG_LEVELS = {"debug", "info", "warning", "error"}
-
-
-def env_name(section: str, key: str) -> str:
-    """The environment variable that overrides a key."""
-    return "WEBRIX_" + section.replace(".", "_").upper() + "_" + key.upper()
-
-
 def _type_name(t: type | tuple[type, ...]) -> str:
     names = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
     if isinstance(t, tuple):
@@ -244,20 +168,20 @@ class _Loader:
 
     def check_unknown(self) -> None:
         for name, value in self.data.items():
-            if name not in _SECTIONS:
-                self.problem(name, None, "unknown section" + _suggest(name, _SECTIONS))
+            if name not in SECTIONS:
+                self.problem(name, None, "unknown section" + _suggest(name, SECTIONS))
             elif not isinstance(value, Mapping):
                 self.problem(name, None, "must be a table")
-        for section, keys in _SPEC.items():
+        for section, keys in SPEC.items():
             table = self.table(section)
             known = set(keys) | {f"{k}_file" for k, s in keys.items() if s.secret}
-            known |= {s.split(".", 1)[1] for s in _SPEC if s.startswith(section + ".")}
+            known |= {s.split(".", 1)[1] for s in SPEC if s.startswith(section + ".")}
             for key in table:
                 if key not in known:
                     self.problem(section, key, "unknown key" + _suggest(key, known))
 
     def value(self, section: str, key: str) -> Any:
-        spec = _SPEC[section][key]
+        spec = SPEC[section][key]
         table = self.table(section)
         env = os.environ.get(env_name(section, key))
         if env is not None:
@@ -268,7 +192,7 @@ class _Loader:
                 return None
             return self._from_file(section, f"{key}_file", table[f"{key}_file"])
         if key not in table:
-            if spec.default is _REQUIRED:
+            if spec.default is REQUIRED:
                 self.problem(section, key, "required key is missing")
                 return None
             return spec.default
@@ -285,7 +209,7 @@ class _Loader:
             return None
         return value
 
-    def _from_env(self, section: str, key: str, spec: _Key, raw: str) -> Any:
+    def _from_env(self, section: str, key: str, spec: Key, raw: str) -> Any:
         name = env_name(section, key)
         if spec.type is str:
             return raw
@@ -349,7 +273,7 @@ def _lower_origin(url: str) -> str:
 
 
 def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
-    v = {s: {k: ld.value(s, k) for k in keys} for s, keys in _SPEC.items()}
+    v = {s: {k: ld.value(s, k) for k in keys} for s, keys in SPEC.items()}
     server = v["server"]
     url = _check_url(ld, "server", "public_url", server["public_url"])
     url = _lower_origin(url) if url is not None else None
@@ -382,8 +306,8 @@ def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             ld.problem("server", "trusted_proxies", f"{proxy!r} is not an IP address or network")
-    if isinstance(server["log_level"], str) and server["log_level"].lower() not in _LOG_LEVELS:
-        ld.problem("server", "log_level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
+    if isinstance(server["log_level"], str) and server["log_level"].lower() not in LOG_LEVELS:
+        ld.problem("server", "log_level", f"must be one of {', '.join(sorted(LOG_LEVELS))}")
     if v["auth"]["provider"] not in (None, "jumpcloud"):
         ld.problem("auth", "provider", f"must be 'jumpcloud', got {v['auth']['provider']!r}")
     jc = v["auth.jumpcloud"]
@@ -401,7 +325,7 @@ def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
         ("session", "lifetime_minutes"),
         ("session", "idle_timeout_minutes"),
         ("scim", "default_page_size"),
-        *(("scim", k) for k in _SPEC["scim"] if k.startswith("max_")),
+        *(("scim", k) for k in SPEC["scim"] if k.startswith("max_")),
         ("audit", "retention_days"),
     ):
         if isinstance(v[section][k], int) and v[section][k] < 1:
@@ -474,14 +398,3 @@ def load(path: str | os.PathLike[str]) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
     return load_data(data, str(p), p.resolve().parent)
-
-
-def spec() -> dict[str, dict[str, tuple[Any, bool, str]]]:
-    """Every key with (default, secret, help); used by docs and the admin settings page."""
-    return {
-        s: {
-            k: (None if d.default is _REQUIRED else d.default, d.secret, d.help)
-            for k, d in keys.items()
-        }
-        for s, keys in _SPEC.items()
-    }

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import timedelta
-from typing import Any, TypedDict
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -15,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import sessions as auth_sessions
+from app.auth.admission import SignInRefused, Where, admit, jit_user
 from app.auth.errors import OidcError, ProviderUnreachable
 from app.auth.oidc import SignInResult
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
@@ -25,22 +25,13 @@ from app.logs import current_request_id
 from app.services import Services, services
 from app.store import audit
 from app.store import sessions as session_store
-from app.store import users as user_store
-from app.store.users import Email, User, UserFields
+from app.store.users import User
 from app.throttle import retry_after
 
 log = logging.getLogger("webrix.auth")
 LOGIN_COOKIE = "webrix-login-"
 MAX_PENDING_LOGINS = 5
 SIGNIN_PATH = "/api/auth/signin/jumpcloud"
-
-
-class SignInRefused(Exception):
-    """Sign-in is refused for a reason about the user (deactivated, not provisioned)."""
-
-    def __init__(self, code: str, title: str, message: str, status: int = 403) -> None:
-        super().__init__(message)
-        self.code, self.title, self.message, self.status = code, title, message, status
 
 
 def safe_return_path(value: str | None) -> str:
@@ -67,12 +58,7 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-class _Where(TypedDict):
-    ip: str | None
-    request_id: str
-
-
-def _where(request: Request) -> _Where:
+def _where(request: Request) -> Where:
     """The audit fields every event of this request shares."""
     return {"ip": _client_ip(request), "request_id": current_request_id()}
 
@@ -246,110 +232,10 @@ async def _refusal(request: Request, svc: Services, exc: OidcError | SignInRefus
 
 async def _admit(request: Request, svc: Services, result: SignInResult) -> User:
     """Find (or create just in time) the user for a verified sign-in; SignInRefused if not."""
-    jit = _jit_user(result) if svc.config.access.jit_provisioning and result.email else None
+    jit = jit_user(result) if svc.config.access.jit_provisioning and result.email else None
     return await svc.db.write(
-        _admit_tx, result, svc.config.access.jit_provisioning, jit, _where(request)
+        admit, result, svc.config.access.jit_provisioning, jit, _where(request)
     )
-
-
-def _admit_tx(
-    tx: Tx,
-    result: SignInResult,
-    jit_provisioning: bool,
-    jit: tuple[UserFields, str] | None,
-    where: _Where,
-) -> User:
-    user = user_store.find_by_sub(tx, result.sub)
-    if user is None and result.email:
-        found = user_store.find_by_email(tx, result.email)
-        if found is not None and found.oidc_sub is None:
-            if not result.email_verified:  # else anyone able to claim an address takes it over
-                raise SignInRefused(
-                    "email_unverified",
-                    "Email address not verified",
-                    "JumpCloud did not confirm that this email address is verified, so it "
-                    "cannot be matched to an existing Webrix account. Ask your administrator "
-                    "to check the user's email in JumpCloud.",
-                )
-            user_store.link_sub(tx, found.id, result.sub)
-            user = user_store.get(tx, found.id)
-        elif found is not None:
-            raise SignInRefused(
-                "email_linked_elsewhere",
-                "Account mismatch",
-                "This email address belongs to a Webrix account linked to another JumpCloud "
-                "identity. Ask your administrator to check the account.",
-            )
-    if user is None:
-        if not jit_provisioning:
-            raise SignInRefused(
-                "not_provisioned",
-                "No Webrix account",
-                "Your JumpCloud account has not been provisioned to Webrix yet. Ask your "
-                "administrator to assign you to the Webrix application in JumpCloud.",
-            )
-        if result.email and not result.email_verified:
-            raise SignInRefused(
-                "email_unverified",
-                "Email address not verified",
-                "JumpCloud did not confirm that this email address is verified, so no Webrix "
-                "account is created for it. Ask your administrator to check the user's email "
-                "in JumpCloud.",
-            )
-        if jit is None:
-            raise SignInRefused(
-                "no_email",
-                "No email address",
-                "JumpCloud did not send an email address. Ask your administrator to enable "
-                "the Email scope in the Webrix application's attribute mapping.",
-                status=400,
-            )
-        fields, resource_json = jit
-        user = user_store.create(tx, fields, resource_json, source="jit", oidc_sub=result.sub)
-        audit.record(
-            tx,
-            actor="system",
-            action="user.create.jit",
-            target_type="user",
-            target_id=user.id,
-            detail={"email": user.email},
-            **where,
-        )
-    if not user.active:
-        raise SignInRefused(
-            "deactivated",
-            "Account deactivated",
-            "Your Webrix account is deactivated. Ask your administrator to reactivate it "
-            "in JumpCloud.",
-        )
-    return user
-
-
-def _jit_user(result: SignInResult) -> tuple[UserFields, str]:
-    """The fields and SCIM payload of a user created at first sign-in."""
-    email = result.email or ""
-    resource: dict[str, Any] = {
-        "userName": email,
-        "name": {
-            k: v
-            for k, v in (("givenName", result.given_name), ("familyName", result.family_name))
-            if v
-        },
-        "emails": [{"value": email, "type": "work", "primary": True}],
-        "active": True,
-    }
-    if result.name:
-        resource["displayName"] = result.name
-    fields = UserFields(
-        user_name=email,
-        email=email,
-        given_name=result.given_name,
-        family_name=result.family_name,
-        display_name=result.name,
-        active=True,
-        emails=(Email(email, "work", True),),
-    )
-    return fields, json.dumps(resource)
 
 
 async def session_info(request: Request) -> Response:

@@ -1,0 +1,97 @@
+"""Every config key: its type, default, whether it is a secret, and the help that documents it
+(config.example.toml, the admin settings page). `app.config` reads files against this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_ISSUER = "https://oauth.id.jumpcloud.com/"
+
+
+@dataclass(frozen=True)
+class Key:
+    type: type | tuple[type, ...]
+    default: Any = ...  # `...` marks a required key
+    secret: bool = False
+    help: str = ""
+
+
+REQUIRED = ...
+
+# section -> key -> spec. The order is the order of config.example.toml.
+SPEC: dict[str, dict[str, Key]] = {
+    "server": {
+        "public_url": Key(str, REQUIRED, help="where browsers reach this service"),
+        "secret_key": Key(str, REQUIRED, secret=True, help="signs cookies; >= 32 bytes"),
+        "host": Key(str, "127.0.0.1", help="address `webrix serve` binds to"),
+        "port": Key(int, 8080, help="port `webrix serve` binds to"),
+        "allow_insecure_http": Key(bool, False, help="permit an http:// public_url off loopback"),
+        "log_level": Key(str, "info", help="debug, info, warning or error"),
+        "trusted_proxies": Key(list, ["127.0.0.1"], help="proxies whose X-Forwarded-For counts"),
+    },
+    "database": {
+        "path": Key(str, "webrix.db", help="SQLite file, relative to the config file"),
+    },
+    "auth": {
+        "provider": Key(str, "jumpcloud", help="only jumpcloud for now"),
+    },
+    "auth.jumpcloud": {
+        "client_id": Key(str, REQUIRED, help="from the JumpCloud OIDC app"),
+        "client_secret": Key(str, REQUIRED, secret=True, help="from the JumpCloud OIDC app"),
+        "issuer": Key(str, DEFAULT_ISSUER, help="JumpCloud's issuer"),
+        "groups_claim": Key(str, "", help="name of the groups claim, if enabled"),
+        "timeout_seconds": Key((int, float), 10.0, help="timeout for calls to JumpCloud"),
+        "post_logout_redirect_uri": Key(str, "", help="where JumpCloud returns after sign-out"),
+    },
+    "access": {
+        "admin_emails": Key(list, [], help="who may open /admin"),
+        "admin_groups": Key(list, [], help="members of these groups may open /admin"),
+        "admin_group_external_ids": Key(
+            list, [], help="or of the groups with these externalIds (the IdP's group ids)"
+        ),
+        "jit_provisioning": Key(bool, True, help="create unknown users at first sign-in"),
+    },
+    "session": {
+        "lifetime_minutes": Key(int, 720, help="absolute session lifetime"),
+        "idle_timeout_minutes": Key(int, 120, help="session ends after this much inactivity"),
+    },
+    "scim": {
+        "max_page_size": Key(int, 1000, help="largest `count` honoured"),
+        "default_page_size": Key(int, 100, help="page size when `count` is absent"),
+        "max_body_bytes": Key(int, 1_048_576, help="larger request bodies get 413"),
+        "max_url_bytes": Key(int, 8192, help="longer paths with query strings get 414"),
+        "max_json_depth": Key(int, 32, help="deepest nesting of a request body"),
+        "max_integer_digits": Key(int, 18, help="longest integer in a body or query"),
+        "max_attribute_names": Key(int, 100, help="names in attributes/excludedAttributes"),
+        "max_operations": Key(int, 200, help="operations in one PATCH"),
+        "max_values": Key(int, 100, help="values of one multi-valued attribute"),
+        "max_members": Key(int, 10_000, help="members in one group request or operation"),
+        "max_filter_clauses": Key(int, 50, help="comparisons in one filter"),
+        "max_value_filters": Key(int, 5, help="attr[...] value filters in one filter"),
+        "query_budget_seconds": Key(
+            (int, float), 2.0, help="a query running longer is stopped and refused"
+        ),
+    },
+    "audit": {
+        "retention_days": Key(int, 365, help="audit events older than this are deleted"),
+    },
+}
+SECTIONS = {"server", "database", "auth", "access", "session", "scim", "audit"}
+LOG_LEVELS = {"debug", "info", "warning", "error"}
+
+
+def env_name(section: str, key: str) -> str:
+    """The environment variable that overrides a key."""
+    return "WEBRIX_" + section.replace(".", "_").upper() + "_" + key.upper()
+
+
+def spec() -> dict[str, dict[str, tuple[Any, bool, str]]]:
+    """Every key with (default, secret, help); used by docs and the admin settings page."""
+    return {
+        s: {
+            k: (None if d.default is REQUIRED else d.default, d.secret, d.help)
+            for k, d in keys.items()
+        }
+        for s, keys in SPEC.items()
+    }
