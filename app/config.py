@@ -89,7 +89,10 @@ class ScimConfig:
     max_body_bytes: int = 1_048_576
     max_url_bytes: int = 8192
     max_json_depth: int = 32
+    max_json_values: int = 50_000
     max_integer_digits: int = 18
+    max_resource_bytes: int = 65_536
+    max_header_bytes: int = 32_768
     max_attribute_names: int = 100
     max_operations: int = 200
     max_values: int = 100

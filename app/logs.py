@@ -6,6 +6,8 @@ cookies or bodies, and the values of query parameters that can carry secrets are
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
 import logging
 import random
@@ -148,6 +150,23 @@ def redact_query(query: str) -> str:
     return urlencode([(k, "***" if _SENSITIVE.search(k) else v) for k, v in pairs])
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters escaped: a path cannot start a forged log line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def current_request_id() -> str:
     return request_id_var.get()
 
@@ -155,9 +174,16 @@ def current_request_id() -> str:
 class RequestContextMiddleware:
     """Request id (X-Request-ID in and out), security headers, and the access log."""
 
-    def __init__(self, app: ASGIApp, *, https: bool = False, max_url_bytes: int = 8192) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        https: bool = False,
+        max_url_bytes: int = 8192,
+        max_header_bytes: int = 32_768,
+    ) -> None:
         self.app = app
-        self.max_url_bytes = max_url_bytes
+        self.max_url_bytes, self.max_header_bytes = max_url_bytes, max_header_bytes
         chosen = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
         self.headers = [(name.lower().encode(), value.encode()) for name, value in chosen]
 
@@ -174,6 +200,11 @@ class RequestContextMiddleware:
             return
         # A correlation id, not a secret: the fast generator will do (os.urandom is a syscall).
         rid = self._incoming_id(scope) or f"{random.getrandbits(128):032x}"
+        client = scope.get("client")
+        if client and not _is_ip(client[0]):
+            # A trusted proxy's X-Forwarded-For said something that is no address: the logs,
+            # the audit and the throttles must not take it as one.
+            scope["client"] = ("unknown", client[1])
         token = request_id_var.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
@@ -195,9 +226,15 @@ class RequestContextMiddleware:
         raw_query: bytes = scope.get("query_string", b"")
         url_bytes = len(scope.get("raw_path") or scope["path"]) + len(raw_query) + bool(raw_query)
         too_long = url_bytes > self.max_url_bytes  # path, "?" and query string, as sent
+        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
         try:
             if too_long:
-                await _uri_too_long(scope, send_wrapper, self.max_url_bytes)
+                detail = f"The path and query string exceed {self.max_url_bytes} bytes"
+                await _refuse(scope, send_wrapper, 414, "URI too long", detail, "max_url_bytes")
+            elif header_bytes > self.max_header_bytes:
+                detail = f"The request headers exceed {self.max_header_bytes} bytes"
+                title = "Request header fields too large"
+                await _refuse(scope, send_wrapper, 431, title, detail, "max_header_bytes")
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
@@ -207,7 +244,7 @@ class RequestContextMiddleware:
                 '%s "%s %s%s" %d %.1fms',
                 client[0] if client else "-",
                 scope["method"],
-                scope["path"][:200],
+                _printable(scope["path"][:200]),
                 f"?{query}" if query else "",
                 status,
                 (time.perf_counter() - started) * 1000,
@@ -215,15 +252,15 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-async def _uri_too_long(scope: Scope, send: Send, limit: int) -> None:
-    """414, before anything reads the request: a SCIM error under /scim/, else plain JSON."""
-    detail = f"The path and query string exceed {limit} bytes ([scim] max_url_bytes)"
+async def _refuse(scope: Scope, send: Send, status: int, title: str, detail: str, key: str) -> None:
+    """Refuse before anything reads the request: a SCIM error under /scim/, else plain JSON."""
+    detail = f"{detail} ([scim] {key})"
     if scope["path"].startswith("/scim/"):
-        doc = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "414"}
+        doc = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status)}
         body, kind = {**doc, "detail": detail}, b"application/scim+json"
     else:
-        body, kind = {"error": "URI too long", "message": detail}, b"application/json"
+        body, kind = {"error": title, "message": detail}, b"application/json"
     content = json.dumps(body).encode()
     headers = [(b"content-type", kind), (b"content-length", str(len(content)).encode())]
-    await send({"type": "http.response.start", "status": 414, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})

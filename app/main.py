@@ -31,11 +31,15 @@ log = logging.getLogger("webrix")
 class _App(Starlette):
     https = False
     max_url_bytes = 8192
+    max_header_bytes = 32_768
 
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so the request id is set before, and seen by, the 500 handler.
         return RequestContextMiddleware(
-            super().build_middleware_stack(), https=self.https, max_url_bytes=self.max_url_bytes
+            super().build_middleware_stack(),
+            https=self.https,
+            max_url_bytes=self.max_url_bytes,
+            max_header_bytes=self.max_header_bytes,
         )
 
 
@@ -111,6 +115,7 @@ def create_app(
     app = _App(routes=routes, lifespan=lifespan, exception_handlers=errors.handlers())
     app.https = config.server.https
     app.max_url_bytes = config.scim.max_url_bytes
+    app.max_header_bytes = config.scim.max_header_bytes
     app.state.services = svc
     app.state.templates = make_templates()
     return app

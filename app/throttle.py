@@ -9,6 +9,7 @@ row) per occurrence, and reports it at most once per interval.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -42,6 +43,18 @@ class Throttle:
         while len(self._buckets) > self.max_clients:
             self._buckets.popitem(last=False)  # the longest quiet client: nearly full again
         return wait
+
+
+def client_key(host: str) -> str:
+    """The bucket of a client address: an IPv4 address itself, an IPv6 address by its /64 (one
+    host may hold a whole /64 and so would otherwise get a bucket per request)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6 and not address.is_loopback:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def retry_after(seconds: float) -> int:

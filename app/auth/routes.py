@@ -26,7 +26,7 @@ from app.services import Services, services
 from app.store import audit
 from app.store import sessions as session_store
 from app.store.users import User
-from app.throttle import retry_after
+from app.throttle import client_key, retry_after
 
 log = logging.getLogger("webrix.auth")
 LOGIN_COOKIE = "webrix-login-"
@@ -145,7 +145,7 @@ async def callback(request: Request) -> Response:
         # Anyone can send these without signing in: counted in the log, never one audit row
         # each (they would push real events off the console), and slowed per address.
         svc.unknown_states.count()
-        client = _client_ip(request) or "-"
+        client = client_key(_client_ip(request) or "-")
         if wait := svc.bad_callbacks.fail(client):
             return _page(
                 request,

@@ -405,12 +405,12 @@ def parse_filter(
 _PLAIN_PATH = re.compile(r"\s*([A-Za-z][A-Za-z0-9_-]*)(?:\.([A-Za-z][A-Za-z0-9_-]*))?\s*")
 
 
-def parse_path(text: str) -> PatchPath:
+def parse_path(text: str, *, max_clauses: int = MAX_CLAUSES) -> PatchPath:
     """Parse a PATCH path: ``attrPath`` or ``valuePath [ "." subAttr ]`` (RFC 7644 §3.5.2)."""
     plain = _PLAIN_PATH.fullmatch(text)  # `active`, `name.givenName`: the usual paths
     if plain and len(text) <= MAX_LENGTH:
         return PatchPath(AttrPath(plain[1], None, None), None, plain[2])
-    parser = _Parser(text, "path")
+    parser = _Parser(text, "path", max_clauses)
     path = parser.attr_path(parser.next(), in_value=False, allow_schema=True)
     value_filter: Filter | None = None
     sub_attr = path.sub_attr
@@ -431,3 +431,14 @@ def parse_path(text: str) -> PatchPath:
             sub_attr = after.text[1:]
     parser.expect_end()
     return PatchPath(AttrPath(path.attr, None, path.uri), value_filter, sub_attr)
+
+
+def clauses(node: Filter) -> int:
+    """How many comparisons (``attr op value``, ``attr pr``) a filter holds."""
+    if isinstance(node, And | Or):
+        return sum(clauses(operand) for operand in node.operands)
+    if isinstance(node, Not):
+        return clauses(node.operand)
+    if isinstance(node, ValuePath):
+        return 1 + clauses(node.filter)
+    return 1

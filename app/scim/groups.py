@@ -7,7 +7,6 @@ group changed in between and the change depended on it (If-Match, or attributes 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +43,7 @@ from app.scim.http import (
 )
 from app.scim.patch import PatchResult, apply_patch
 from app.scim.projection import projector, wants
-from app.scim.resource import normalize
+from app.scim.resource import encode, normalize
 from app.scim.schemas import GROUP_URN, UnknownAttribute, resolve
 from app.services import Services
 from app.store import groups as group_store
@@ -281,11 +280,13 @@ async def get_group(request: Request) -> Response:
     return read_response(request, "Group", mapping.group_to_scim(group, members, base))
 
 
-def _body(resource: dict[str, Any], member_ids: list[str], displays: dict[str, str]) -> _Body:
+def _body(
+    resource: dict[str, Any], limits: ScimConfig, member_ids: list[str], displays: dict[str, str]
+) -> _Body:
     return _Body(
         display_name=resource["displayName"],
         external_id=resource.get("externalId"),
-        resource_json=json.dumps(resource),
+        resource_json=encode(resource, limits),
         member_ids=member_ids,
         displays=displays,
     )
@@ -310,7 +311,7 @@ def _members(resource: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
 async def create_group(request: Request) -> Response:
     svc, base = scim_services(request)
     resource = normalize("Group", await read_json(request), svc.config.scim)
-    body = _body(resource, *_members(resource))
+    body = _body(resource, svc.config.scim, *_members(resource))
     group, members = await svc.db.write(_create, body, origin(request))
     return written(request, "Group", mapping.group_to_scim(group, members, base), 201)
 
@@ -319,7 +320,7 @@ async def create_group(request: Request) -> Response:
 async def replace_group(request: Request) -> Response:
     svc, base = scim_services(request)
     resource = normalize("Group", await read_json(request), svc.config.scim)
-    body = _body(resource, *_members(resource))
+    body = _body(resource, svc.config.scim, *_members(resource))
     if_match = request.headers.get("if-match")
     group_id = request.path_params["id"]
     group, members = await svc.db.write(_replace, group_id, if_match, body, origin(request))
@@ -376,7 +377,7 @@ async def patch_group(request: Request) -> Response:
         result = apply_patch({**current, "id": group.id}, operations, "Group", limits)
         resource = normalize("Group", {**result.resource, "members": []}, limits)
         resource.pop("members", None)
-        body = _body(resource, [], {}) if resource != current else None
+        body = _body(resource, limits, [], {}) if resource != current else None
         patch = _patch(group_id, group, body, result, echo, guarded=if_match is not None)
         patched = await svc.db.write(_write_patch, patch, origin(request))
         if patched is not None:

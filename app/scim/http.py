@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 from itertools import accumulate
 from typing import Any
 from urllib.parse import unquote, unquote_plus
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.config import ScimConfig
+from app.db import DatabaseUnavailable
 from app.scim.errors import (
     Forbidden,
     InvalidSyntax,
@@ -29,7 +31,7 @@ from app.scim.projection import parse_attribute_list
 from app.services import services
 from app.store import tokens
 from app.store.tokens import ApiToken
-from app.throttle import retry_after
+from app.throttle import client_key, retry_after
 
 SCIM_JSON = "application/scim+json"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -66,25 +68,27 @@ async def authenticate(request: Request, *scopes: str) -> ApiToken:
     value = value.strip()
     token = svc.tokens.cached(value) if value else None
     if token is None:
-        # Unknown tokens cost a lookup each: a client that keeps sending them is slowed down,
-        # while every other client (and any valid token already seen) goes on as before.
-        client = request.client.host if request.client else "-"
-        if wait := svc.bad_tokens.wait(client):
-            raise TooManyRequests(
-                "Too many requests with an unknown token from this address; retry later",
-                retry_after=retry_after(wait),
-            )
-        if scheme.lower() != "bearer" or not value:
-            svc.bad_tokens.fail(client)
-            raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
-        token = await svc.tokens.find(value)
+        if scheme.lower() == "bearer" and value:
+            token = await svc.tokens.find(value)  # a token not seen yet is looked up, always
         if token is None or not token.active:
+            # Unknown tokens: a client that keeps sending them is slowed down (429), while a
+            # valid token, from any address, is never refused for its neighbours' failures.
+            client = client_key(request.client.host) if request.client else "-"
+            if wait := svc.bad_tokens.wait(client):
+                raise TooManyRequests(
+                    "Too many requests with an unknown token from this address; retry later",
+                    retry_after=retry_after(wait),
+                )
             svc.bad_tokens.fail(client)
+            if scheme.lower() != "bearer" or not value:
+                raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
             raise Unauthorized("The bearer token is unknown or revoked")
     if not token.allows(*scopes):
         raise Forbidden(f"This token lacks the scope for this request ({' or '.join(scopes)})")
     if svc.token_usage.due(token.id):
-        await svc.db.write(tokens.mark_used, token.id)
+        # "Last used" can wait; the request itself may be a read that works on a full disk.
+        with contextlib.suppress(DatabaseUnavailable):
+            await svc.db.write(tokens.mark_used, token.id)
     request.state.token = token
     return token
 
@@ -122,14 +126,9 @@ async def read_json(request: Request) -> Any:
     raw = b"".join(chunks)
     if not raw.strip():
         raise InvalidSyntax("The request body is empty")
-    _check_depth(raw, limits.max_json_depth)
+    _prescan(raw, limits)
     try:
-        data = json.loads(
-            raw,
-            parse_constant=_not_json,
-            parse_float=_finite,
-            parse_int=partial(_bounded_int, digits=limits.max_integer_digits),
-        )
+        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise InvalidSyntax(f"The request body is not valid JSON: {exc.msg}") from None
     except ValueError:  # not UTF-8, or an integer with thousands of digits
@@ -151,15 +150,35 @@ _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
 
 
-def _check_depth(raw: bytes, limit: int) -> None:
-    """Refuse a body nested deeper than `limit`, without parsing it (a parser would recurse):
-    strings blanked out by one regular expression, the brackets left counted in C."""
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return  # cannot be deeper: the usual case, at the cost of two scans
-    brackets = _JSON_STRING.sub(b'""', raw).translate(None, _NOT_BRACKETS)
-    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit:
+@functools.lru_cache(maxsize=8)
+def _long_number(digits: int) -> re.Pattern[bytes]:
+    return re.compile(rb"[0-9]{%d,}" % (digits + 1))
+
+
+def _prescan(raw: bytes, limits: ScimConfig) -> None:
+    """Refuse, before parsing, a body whose parsing alone would cost too much: too many values
+    (each `[`, `{` and `,` outside strings starts one), too deep a nesting (a parser recurses),
+    or too long a number. Strings are blanked out by one regular expression and the rest is
+    counted in C: linear, a few milliseconds for the largest body allowed."""
+    blank = _JSON_STRING.sub(b'""', raw)
+    opened = blank.count(b"[") + blank.count(b"{")
+    values = opened + blank.count(b",")
+    if values > limits.max_json_values:
         raise InvalidValue(
-            f"The request body nests deeper than {limit} levels ([scim] max_json_depth)"
+            f"The request body holds {values} values; at most {limits.max_json_values} are"
+            " read ([scim] max_json_values)"
+        )
+    if opened > limits.max_json_depth:  # else it cannot nest deeper than the limit
+        brackets = blank.translate(None, _NOT_BRACKETS)
+        if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limits.max_json_depth:
+            raise InvalidValue(
+                f"The request body nests deeper than {limits.max_json_depth} levels"
+                " ([scim] max_json_depth)"
+            )
+    if _long_number(limits.max_integer_digits).search(blank):
+        raise InvalidValue(
+            f"The request body holds a number of more than {limits.max_integer_digits} digits"
+            " ([scim] max_integer_digits)"
         )
 
 

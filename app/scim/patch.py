@@ -21,7 +21,7 @@ from app.scim.errors import (
     NoTarget,
 )
 from app.scim.evaluate import matcher
-from app.scim.filter import And, Compare, Filter, FilterError, parse_path
+from app.scim.filter import And, Compare, Filter, FilterError, clauses, parse_path
 from app.scim.patch_elements import ElementIndex, same_scalar
 from app.scim.patch_members import MemberDelta, member_ids_in_filter
 from app.scim.schemas import Attribute, Schema, resolve, schema_for_urn, schemas_for
@@ -144,6 +144,9 @@ class _Patcher:
         self.resource = _copy_json(resource)
         self.resource_type = resource_type
         self.limits = limits
+        # Operations, attributes of path-less values and comparisons in path filters, counted
+        # against one budget: each can scan an attribute's values.
+        self.work_left = limits.max_operations
         self.core, *extensions = schemas_for(resource_type)
         self.extension_urns = {schema.id for schema in extensions}
         self.result = PatchResult(self.resource)
@@ -151,12 +154,23 @@ class _Patcher:
 
     # --- dispatch ---------------------------------------------------------------------
 
+    def _spend(self, units: int) -> None:
+        self.work_left -= units
+        if self.work_left < 0:
+            raise InvalidValue(
+                f"The PATCH does too much: at most {self.limits.max_operations} operations,"
+                " counting each attribute of a path-less value and each comparison in a path"
+                " filter as one ([scim] max_operations)"
+            )
+
     def apply(self, op: _Operation) -> None:
+        self._spend(1)
         if op.path is None:
             if op.op == "remove":
                 raise NoTarget("A remove operation needs a path")
             if not isinstance(op.value, dict):
                 raise InvalidValue("Without a path, the value must be an object of attributes")
+            self._spend(len(op.value))
             for key, value in op.value.items():
                 self._apply_key(op.op, key, value)
             return
@@ -198,9 +212,11 @@ class _Patcher:
 
     def _target(self, path: str) -> _Target:
         try:
-            parsed = parse_path(path)
+            parsed = parse_path(path, max_clauses=self.limits.max_filter_clauses)
         except FilterError as exc:
             raise InvalidPath(f"Invalid path '{path}': {exc.message}") from None
+        if parsed.value_filter is not None:
+            self._spend(clauses(parsed.value_filter))
         resolved = resolve(self.resource_type, str(parsed.attr))  # UnknownAttribute: invalidPath
         top, sub = resolved.top, resolved.attribute if resolved.parent else None
         if parsed.value_filter is not None and not top.multi_valued:

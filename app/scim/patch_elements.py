@@ -54,13 +54,15 @@ class ElementIndex:
 
     def _key(self, element: Any) -> Hashable | None:
         if self._complex:
-            if not isinstance(element, dict) or "value" not in element:
+            if not isinstance(element, dict):
                 return None
+            if "value" not in element:
+                return ("whole", _frozen(element))  # same_element compares it whole: `==`
             element = element["value"]
         if isinstance(element, str):
-            return element if self._case_exact else element.lower()
+            return ("value", element if self._case_exact else element.lower())
         if isinstance(element, bool | int | float):
-            return element  # equal numbers hash alike, as `==` compares them
+            return ("value", element)  # equal numbers hash alike, as `==` compares them
         return None
 
     def add(self, element: Any) -> None:
@@ -85,3 +87,13 @@ class ElementIndex:
     def names(self, existing: Any) -> bool:
         """Whether an indexed element (one of a removal's values) denotes ``existing``."""
         return any(same_element(self.attribute, existing, d) for d in self._candidates(existing))
+
+
+def _frozen(value: Any) -> Hashable:
+    """A hashable stand-in for JSON data, equal exactly when the data are equal (`==`)."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _frozen(v)) for k, v in value.items())))
+    if isinstance(value, list):
+        return ("list", tuple(_frozen(v) for v in value))
+    frozen: Hashable = value  # a string, number, boolean or None
+    return frozen

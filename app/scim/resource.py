@@ -3,6 +3,7 @@ the declared types, read-only attributes dropped. What POST and PUT store."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from app.config import ScimConfig
@@ -108,6 +109,18 @@ def normalize(resource_type: str, body: Any, limits: ScimConfig = DEFAULT_LIMITS
     urns += [e.id for e in extensions if e.id in result]
     result["schemas"] = urns
     return result
+
+
+def encode(resource: dict[str, Any], limits: ScimConfig) -> str:
+    """The resource as the JSON text the store keeps; refused past `max_resource_bytes`, so
+    that reading it back never costs much (it is decoded on every read)."""
+    text = json.dumps(resource)
+    if len(text) > limits.max_resource_bytes:
+        raise InvalidValue(
+            f"The resource would take {len(text)} bytes; at most {limits.max_resource_bytes}"
+            " are kept ([scim] max_resource_bytes)"
+        )
+    return text
 
 
 def _qualified(resource_type: str, key: str) -> ResolvedAttr | None:

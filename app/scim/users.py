@@ -7,7 +7,6 @@ version that was read).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from app.scim.http import (
 )
 from app.scim.patch import apply_patch
 from app.scim.projection import projector
-from app.scim.resource import normalize
+from app.scim.resource import encode, normalize
 from app.services import Services
 from app.store import groups as group_store
 from app.store import sessions
@@ -199,7 +198,8 @@ async def create_user(request: Request) -> Response:
     svc, base = scim_services(request)
     resource = normalize("User", await read_json(request), svc.config.scim)
     fields = mapping.user_fields(resource)
-    stored = await svc.db.write(_create, fields, json.dumps(resource), origin(request))
+    encoded = encode(resource, svc.config.scim)
+    stored = await svc.db.write(_create, fields, encoded, origin(request))
     stored.user.knowing(resource)
     return _respond(request, base, stored, 201)
 
@@ -226,7 +226,7 @@ async def _read_then_write(
         change = _Change(
             read=user,
             fields=mapping.user_fields(resource),
-            resource_json=json.dumps(resource),
+            resource_json=encode(resource, svc.config.scim),
             action=action,
             detail={"userName": resource["userName"], "changed": _changed(before, resource)},
         )

@@ -119,7 +119,7 @@ async def test_nesting_depth(scim: Scim) -> None:
     assert (await scim.post("/Users", ok)).status_code == 201
     deep = user_body("b@x.com", **{"urn:example:ext": {"v": nested(5)}})
     refused(await scim.post("/Users", deep), "max_json_depth")
-    for raw in (b"[" * 100_000, b'{"a":' * 50_000):
+    for raw in (b"[" * 40_000, b'{"a":' * 20_000):  # deep, yet under max_json_values
         response = await scim.send_raw("POST", "/Users", raw)
         refused(response, "max_json_depth")
     # Brackets inside strings are text, not nesting.
@@ -162,3 +162,32 @@ async def test_url_length(scim: Scim) -> None:
     # Outside /scim/v2 too, as plain JSON.
     response = await scim.client.get("/healthz?" + "x" * 700)
     assert response.status_code == 414 and "max_url_bytes" in response.json()["message"]
+
+
+async def test_patch_work_counts_path_less_keys_and_filter_comparisons(scim: Scim) -> None:
+    user = await scim.create_user(user_body())
+    path = f"/Users/{user['id']}"
+    # max_operations is 4 here: one operation with three path-less keys is four.
+    three = {"displayName": "a", "title": "b", "nickName": "c"}
+    assert (
+        await scim.patch(path, patch_body({"op": "replace", "value": three}))
+    ).status_code == 200
+    four = {**three, "locale": "d"}
+    refused(await scim.patch(path, patch_body({"op": "replace", "value": four})), "max_operations")
+    # One operation whose path filter has three comparisons is four too.
+    three_clauses = 'emails[value eq "a" or value eq "b" or type eq "c"]'
+    ok = await scim.patch(path, patch_body({"op": "remove", "path": three_clauses}))
+    assert ok.status_code == 200, ok.text
+    four_clauses = 'emails[value eq "a" or value eq "b" or type eq "c" or type eq "d"]'
+    response = await scim.patch(path, patch_body({"op": "remove", "path": four_clauses}))
+    refused(response, "max_operations")
+
+
+async def test_elements_without_a_value_are_matched_whole(scim: Scim) -> None:
+    user = await scim.create_user(user_body())
+    path = f"/Users/{user['id']}"
+    home = {"formatted": "1 Main St", "type": "home"}
+    add = patch_body({"op": "add", "path": "addresses", "value": [home, dict(home)]})
+    assert len((await scim.patch(path, add)).json()["addresses"]) == 1  # the same, once
+    again = patch_body({"op": "add", "path": "addresses", "value": [{**home, "type": "work"}]})
+    assert len((await scim.patch(path, again)).json()["addresses"]) == 2
