@@ -84,7 +84,7 @@ class SessionConfig:
 class ScimConfig:
     """Paging, and the limits that keep any one request's work small (see `SPEC`)."""
 
-    max_page_size: int = 1000
+    max_page_size: int = 200
     default_page_size: int = 100
     max_body_bytes: int = 1_048_576
     max_url_bytes: int = 8192

@@ -57,7 +57,7 @@ SPEC: dict[str, dict[str, Key]] = {
         "idle_timeout_minutes": Key(int, 120, help="session ends after this much inactivity"),
     },
     "scim": {
-        "max_page_size": Key(int, 1000, help="largest `count` honoured"),
+        "max_page_size": Key(int, 200, help="largest `count` honoured"),
         "default_page_size": Key(int, 100, help="page size when `count` is absent"),
         "max_body_bytes": Key(int, 1_048_576, help="larger request bodies get 413"),
         "max_url_bytes": Key(int, 8192, help="longer paths with query strings get 414"),

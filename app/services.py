@@ -16,6 +16,7 @@ from app.auth.oidc import OidcClient
 from app.auth.transaction import TRANSACTION_MAX_AGE
 from app.config import Config
 from app.db import Database
+from app.locks import KeyedLocks
 from app.logs import flush_logs
 from app.store import audit
 from app.store.tokens import ApiToken, TokenCache, UsageRecorder
@@ -76,6 +77,7 @@ class Services:
     config: Config
     http_transport: httpx.AsyncBaseTransport | None = None
     token_usage: UsageRecorder = field(default_factory=UsageRecorder)
+    resource_locks: KeyedLocks = field(default_factory=KeyedLocks)  # PATCH/PUT take turns
     # Unknown bearer tokens and unknown sign-in states: counted per client address.
     bad_tokens: Throttle = field(default_factory=Throttle)
     bad_callbacks: Throttle = field(default_factory=Throttle)

@@ -208,3 +208,34 @@ async def test_lookups_never_queue_behind_costly_reads(tmp_path: Path) -> None:
         assert order[0] == "lookup" and order.count("costly") == 3, order
     finally:
         await db.close()
+
+
+async def test_a_lookup_by_user_name_never_queues_behind_costly_reads(
+    make_config: Callable[..., Config],
+) -> None:
+    """JumpCloud's "is this user here yet?" is an indexed eq: it goes to the lookup connection,
+    while a client's costly reads hold every reader."""
+    async with scim_app(make_config, scim={"query_budget_seconds": 1.0}) as scim:
+        await scim.create_user(user_body("ada@example.com"))
+        forever = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000)"
+            " SELECT count(*) FROM n"
+        )
+        order: list[str] = []
+
+        async def costly() -> None:
+            with pytest.raises(QueryTimeout):
+                await scim.db.fetch_one(forever)
+            order.append("costly")
+
+        async def lookup() -> None:
+            await anyio.sleep(0.1)
+            found = await scim.get("/Users", params={"filter": 'userName eq "ada@example.com"'})
+            assert found.json()["totalResults"] == 1
+            order.append("lookup")
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(2):
+                tg.start_soon(costly)
+            tg.start_soon(lookup)
+        assert order[0] == "lookup", order

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from app.config import ScimConfig
 from app.db import Tx
 from app.scim.errors import NotFound
-from app.scim.filter import parse_filter
+from app.scim.filter import Compare, parse_filter
 from app.scim.filter_sql import SqlTable, sort_sql, to_sql
 from app.scim.http import ListParams, ScimResponse, attribute_names, list_response, not_modified
 from app.scim.projection import project
@@ -29,6 +29,7 @@ __all__ = [
     "ATTEMPTS",
     "Finder",
     "Origin",
+    "PageQuery",
     "found",
     "list_page",
     "origin",
@@ -55,11 +56,22 @@ def scim_services(request: Request) -> tuple[Services, str]:
     return svc, svc.config.scim_base_url
 
 
-def page_sql(
-    params: ListParams, table: SqlTable, limits: ScimConfig
-) -> tuple[str, list[object], str]:
+# Attributes whose `eq` is answered by a unique index: such a lookup (JumpCloud's "is this user
+# here yet?") runs on the lookup connection, never behind another client's costly filter.
+UNIQUE = {"users": {"username", "id"}, "groups": {"displayname", "id"}}
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    where: str
+    args: list[object]
+    order: str
+    unique_lookup: bool  # an `eq` on a uniquely indexed attribute: at most one row
+
+
+def page_sql(params: ListParams, table: SqlTable, limits: ScimConfig) -> PageQuery:
     """WHERE fragment, its arguments and ORDER BY for a list request (FilterError if bad)."""
-    where, args = "1 = 1", list[object]()
+    where, args, unique = "1 = 1", list[object](), False
     if params.filter is not None and params.filter.strip():
         parsed = parse_filter(
             params.filter,
@@ -67,13 +79,21 @@ def page_sql(
             max_value_filters=limits.max_value_filters,
         )
         where, args = to_sql(parsed, table)
+        unique = (
+            isinstance(parsed, Compare)
+            and parsed.op == "eq"
+            and isinstance(parsed.value, str)
+            and parsed.path.sub_attr is None
+            and parsed.path.uri is None
+            and parsed.path.attr.lower() in UNIQUE.get(table.name, set())
+        )
     # Insertion order: a resource created while a client pages through lands on the last page
     # instead of shifting earlier ones (created has one-second ties and ids are random).
     order = f"{table.name}.rowid"
     if params.sort_by:
         direction = "DESC" if params.descending else "ASC"
         order = f"{sort_sql(params.sort_by, table)} {direction}, {order}"
-    return where, args, order
+    return PageQuery(where, args, order, unique)
 
 
 async def list_page(request: Request, params: ListParams, find: Finder) -> Response:

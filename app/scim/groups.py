@@ -251,10 +251,13 @@ async def find(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total matching groups and one projected page (FilterError on a bad filter)."""
     base = svc.config.scim_base_url
-    where, args, order = page_sql(params, GROUPS_TABLE, svc.config.scim)
+    query = page_sql(params, GROUPS_TABLE, svc.config.scim)
     with_members = wants("members", params.attributes, params.excluded)
-    total, groups, members = await svc.db.read(
-        _page, where, args, order, offset, limit, with_members
+    # One group by name is a lookup, but its members may be many: only without them.
+    quick = query.unique_lookup and not with_members
+    read = svc.db.lookup if quick else svc.db.read
+    total, groups, members = await read(
+        _page, query.where, query.args, query.order, offset, limit, with_members
     )
     shown = projector("Group", params.attributes, params.excluded)
     return total, [shown(mapping.group_to_scim(g, members.get(g.id), base)) for g in groups]
@@ -369,6 +372,19 @@ async def patch_group(request: Request) -> Response:
     if only is not None:
         patch = _patch(group_id, None, None, only, echo)
         return _patched(request, base, await svc.db.write(_write_patch, patch, origin(request)))
+    async with svc.resource_locks.hold(("Group", group_id)):
+        return await _patch_attempts(request, svc, group_id, operations, if_match, echo)
+
+
+async def _patch_attempts(
+    request: Request,
+    svc: Services,
+    group_id: str,
+    operations: Any,
+    if_match: str | None,
+    echo: bool,
+) -> Response:
+    base, limits = svc.config.scim_base_url, svc.config.scim
     for _ in range(ATTEMPTS):
         group, _none = found(await svc.db.read(_read, group_id, False), "Group", group_id)
         check_if_match(if_match, mapping.etag(group.version))

@@ -162,8 +162,11 @@ async def find(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total matching users and one projected page (FilterError on a bad filter)."""
     base = svc.config.scim_base_url
-    where, args, order = page_sql(params, USERS_TABLE, svc.config.scim)
-    total, users, memberships = await svc.db.read(_page, where, args, order, offset, limit)
+    query = page_sql(params, USERS_TABLE, svc.config.scim)
+    read = svc.db.lookup if query.unique_lookup else svc.db.read
+    total, users, memberships = await read(
+        _page, query.where, query.args, query.order, offset, limit
+    )
     shown = projector("User", params.attributes, params.excluded)
     return total, [shown(mapping.user_to_scim(u, memberships[u.id], base)) for u in users]
 
@@ -214,6 +217,13 @@ async def _read_then_write(
     write it unless the user changed in between, in which case all of it is done again."""
     svc, _ = scim_services(request)
     user_id = request.path_params["id"]
+    async with svc.resource_locks.hold(("User", user_id)):
+        return await _attempts(request, svc, user_id, plan, action)
+
+
+async def _attempts(
+    request: Request, svc: Services, user_id: str, plan: Plan, action: str
+) -> tuple[_Stored | None, User, list[Member]]:
     for _ in range(ATTEMPTS):
         user, groups = found(await svc.db.read(_read, user_id), "User", user_id)
         header = request.headers.get("if-match")

@@ -168,7 +168,7 @@ async def test_service_provider_config_is_public_and_truthful(scim: Scim) -> Non
     assert body["patch"]["supported"] is True
     assert body["bulk"]["supported"] is False
     assert body["filter"]["supported"] is True
-    assert body["filter"]["maxResults"] == 1000
+    assert body["filter"]["maxResults"] == 200  # [scim] max_page_size
     assert isinstance(body["filter"]["maxResults"], int)
     assert body["sort"]["supported"] is True
     assert body["etag"]["supported"] is True
