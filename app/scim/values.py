@@ -139,6 +139,8 @@ def _scalar(kind: str, value: Any, where: str) -> Any:
         raise InvalidValue(f"'{where}' must be a string")
     if len(value) > MAX_STRING:
         raise InvalidValue(f"'{where}' is too long")
+    if "\x00" in value:  # stored, it would be cut short by half the tools that read it
+        raise InvalidValue(f"'{where}' holds a NUL character")
     if kind == "dateTime" and not _DATETIME.fullmatch(value):
         raise InvalidValue(f"'{where}' must be an xsd:dateTime such as 2026-01-31T12:00:00Z")
     return value

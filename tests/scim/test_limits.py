@@ -191,3 +191,10 @@ async def test_elements_without_a_value_are_matched_whole(scim: Scim) -> None:
     assert len((await scim.patch(path, add)).json()["addresses"]) == 1  # the same, once
     again = patch_body({"op": "add", "path": "addresses", "value": [{**home, "type": "work"}]})
     assert len((await scim.patch(path, again)).json()["addresses"]) == 2
+
+
+async def test_a_nul_character_is_refused(scim: Scim) -> None:
+    refused_body = user_body("\u0000@example.com")
+    response = await scim.post("/Users", refused_body)
+    assert_scim_error(response, 400, "invalidValue")
+    assert "NUL" in response.json()["detail"]
