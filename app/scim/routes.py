@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from app.scim import discovery, groups, search, users
+from app.scim import discovery, group_patch, groups, search, users
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -46,7 +46,7 @@ def mount() -> Mount:
                 "/Groups/{id}",
                 GET=groups.get_group,
                 PUT=groups.replace_group,
-                PATCH=groups.patch_group,
+                PATCH=group_patch.patch_group,
                 DELETE=groups.delete_group,
             ),
             Route("/Users/.search", users.search_users, methods=["POST"]),

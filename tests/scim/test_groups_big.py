@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.db import Tx
-from app.scim import groups as scim_groups
+from app.scim import group_patch
 from tests.scim.client import Scim, member_ids
 from tests.scim.wire import members_op
 
@@ -36,7 +36,7 @@ async def _seed_members(scim: Scim, group_id: str, count: int, prefix: str) -> l
 async def test_patch_of_a_big_group_answers_204_with_the_etag(
     scim: Scim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scim_groups, "ECHO_MEMBERS_LIMIT", 2)
+    monkeypatch.setattr(group_patch, "ECHO_MEMBERS_LIMIT", 2)
     a, b, c = await scim.users(3)
     group = await scim.group("Large", [a, b])
     response = await scim.patch_group(
@@ -86,7 +86,7 @@ async def _patch_steps(
 async def test_adding_or_removing_one_member_costs_the_same_in_any_group(
     scim: Scim, monkeypatch: pytest.MonkeyPatch, excluded: bool
 ) -> None:
-    monkeypatch.setattr(scim_groups, "ECHO_MEMBERS_LIMIT", 5)
+    monkeypatch.setattr(group_patch, "ECHO_MEMBERS_LIMIT", 5)
     params = {"excludedAttributes": "members"} if excluded else {}
     costs: dict[int, tuple[int, int]] = {}
     for size in (10, 3000):
