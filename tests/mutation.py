@@ -12,7 +12,7 @@ Each mutant is ONE change made on the module's AST, turned back into source with
 ``in``/``not in``, ``is``/``is not``), ``and``/``or`` swapped, an ``if`` condition (statement,
 conditional expression or comprehension filter) negated, a statement of a function replaced by
 ``pass``, a number constant moved by one, ``True``/``False`` swapped, or a string constant
-replaced by another. Docstrings, annotations and ``__all__`` are never mutated.
+replaced by another (``""``, or ``"XX"`` for an empty one). Docstrings, annotations and ``__all__`` are never mutated.
 
 Every mutant runs in a fresh ``python -m pytest -x`` over the module's own tests, inside a
 temporary copy of ``app/``, ``tests/`` and ``pyproject.toml``: the real files are never
@@ -232,7 +232,9 @@ def _sites(tree: ast.Module) -> list[Site]:
 
                 add(node, f"num:{delta:+d}", f"`{value!r}` -> `{value + delta!r}`", shift)
         elif isinstance(value, str):
-            other = "XX" + value + "XX"
+            # Emptied rather than wrapped: "XX" + s + "XX" still contains s, which tests that
+            # look for a phrase, and character sets that only gain letters, would not notice.
+            other = "" if value else "XX"
 
             def replace(node: ast.Constant = node, other: str = other) -> None:
                 node.value = other
