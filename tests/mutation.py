@@ -65,7 +65,11 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "filter_sql",
         "app/scim/filter_sql.py",
-        ("tests/scim/test_filter_sql.py", "tests/scim/test_filter_sql_edges.py"),
+        (
+            "tests/scim/test_filter_sql.py",
+            "tests/scim/test_filter_sql_edges.py",
+            "tests/scim/test_filter_sql_shipped.py",
+        ),
     ),
     Target(
         "idtoken",

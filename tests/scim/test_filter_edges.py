@@ -208,6 +208,12 @@ def test_not_is_a_keyword_even_in_the_simple_shape() -> None:
     assert parse_filter('not.x eq "x"') == Compare(p("not", "x"), "eq", "x")
 
 
+def test_unknown_urn_extending_a_known_one_is_its_own_schema() -> None:
+    urn = "urn:ietf:params:scim:schemas:core:2.0:Users"  # not the User schema's URN
+    assert parse_filter(f'{urn}:userName eq "x"') == Compare(p("userName", None, urn), "eq", "x")
+    assert parse_path(f"{urn}:userName") == PatchPath(p("userName", None, urn))
+
+
 # --- PATCH paths ----------------------------------------------------------------------------
 
 
