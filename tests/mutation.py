@@ -80,7 +80,11 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "patch",
         "app/scim/patch.py",
-        ("tests/scim/test_patch.py", "tests/scim/test_patch_edges.py"),
+        (
+            "tests/scim/test_patch.py",
+            "tests/scim/test_patch_edges.py",
+            "tests/scim/test_patch_details.py",
+        ),
     ),
 )
 
