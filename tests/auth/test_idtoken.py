@@ -350,3 +350,22 @@ def test_b64url_is_urlsafe_without_padding() -> None:
     assert b64url(b"\xfb\xff") == "-_8"
     assert b64url(b"") == ""
     assert base64.urlsafe_b64decode(b64url(b"abcd") + "==") == b"abcd"
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (
+            raw_token({"alg": "HS256"}, {}),
+            "The ID token uses the shared-secret algorithm HS256; only RS256 accepted.",
+        ),
+        (sign(claims(sub=DROP)), "The ID token lacks the required claim(s): sub."),
+        (
+            sign(claims(iss="https://evil.example/")),
+            f"The ID token was issued by 'https://evil.example/', not by {ISSUER!r}.",
+        ),
+        (sign(claims(nbf=NOW + 600)), "The ID token's 'nbf' claim is invalid."),
+    ],
+)
+async def test_refusal_messages(token: str, message: str) -> None:
+    assert await refused(verifier(Keys(KeySet([RSA]))), token) == message

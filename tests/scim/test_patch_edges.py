@@ -131,6 +131,20 @@ def test_immutable_value_cannot_change(operation: dict[str, Any]) -> None:
 
 
 @pytest.mark.usefixtures("device_type")
+@pytest.mark.parametrize(
+    ("operation", "detail"),
+    [
+        ({"op": "add", "path": "serial", "value": "S2"}, "'serial'"),
+        ({"op": "add", "path": "hardware", "value": {"model": "M2"}}, "'hardware.model'"),
+    ],
+)
+def test_immutable_refusal_names_the_attribute(operation: dict[str, Any], detail: str) -> None:
+    with pytest.raises(Mutability) as caught:
+        patch_device(device(), operation)
+    assert caught.value.detail == f"{detail} is immutable and already has a value"
+
+
+@pytest.mark.usefixtures("device_type")
 def test_immutable_value_may_be_set_once_or_repeated() -> None:
     empty = {"schemas": [DEVICE_URN], "id": "d1", DEVICE_URN: {"ports": [{"value": "p1"}]}}
     assert patch_device(empty, {"op": "add", "path": "serial", "value": "S1"})["serial"] == "S1"
