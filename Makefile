@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OIDC_PROVIDER := tests/e2e/oidc-provider
 
-.PHONY: run test lint typecheck pytest test-deps bench clean
+.PHONY: run test lint typecheck pytest test-deps bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: $(VENV)/.installed
 	  echo "Installing Debian's wrk for the benchmark"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+# Mutation testing (never part of `make test`): does each core module's own test file notice one
+# small change to it? tests/README.md explains the report. MUTATION_ARGS="--module patch" etc.
+mutation: $(VENV)/.installed-test
+	$(BIN)/python tests/mutation.py $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) $(OIDC_PROVIDER)/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -200,7 +200,7 @@ def _jose_header(token: str) -> dict[str, Any]:
         raise OidcError("invalid_id_token", "The ID token is not a signed JWT.")
     try:
         header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         header = None
     if not isinstance(header, dict):
         raise OidcError("invalid_id_token", "The ID token's header is unreadable.")
