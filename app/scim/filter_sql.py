@@ -139,23 +139,22 @@ def _json_path(keys: Iterable[str]) -> str:
 @dataclass(frozen=True, slots=True)
 class _Operand:
     expr: str  # SQL expression of the value
-    json: tuple[str, str] | None = None  # (document, path literal) when the value is JSON
+    json_type: str | None = None  # SQL for the value's JSON type, when the value is JSON
     nocase: bool = False
     boolean: bool = False
 
 
 def _json_operand(document: str, keys: Iterable[str]) -> _Operand:
     path = _json_path(keys)
-    return _Operand(f"json_extract({document}, {path})", (document, path))
+    return _Operand(f"json_extract({document}, {path})", f"json_type({document}, {path})")
 
 
 def _column_operand(column: SqlColumn) -> _Operand:
     return _Operand(column.expr, None, column.nocase, column.boolean)
 
 
-def _json_boolean(operand: _Operand, json: tuple[str, str]) -> str:
+def _json_boolean(operand: _Operand, kind: str) -> str:
     """1/0 for JSON true/false and the strings "true"/"false" (any case), else NULL."""
-    kind = f"json_type({json[0]}, {json[1]})"
     text = f"CASE lower({operand.expr}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
     return f"(CASE {kind} WHEN 'true' THEN 1 WHEN 'false' THEN 0 WHEN 'text' THEN ({text}) END)"
 
@@ -214,17 +213,17 @@ class _SqlCompiler:
         op, x = node.op, operand.expr
         kind = kind_of(attribute, node.value)
         expected = expected_value(op, node.value, kind, attribute, str(node.path))
-        json = operand.json
+        json_type = operand.json_type
         if kind == "boolean":
             self.params.append(int(expected))
-            if operand.boolean or json is None:
+            if operand.boolean or json_type is None:
                 return f"{x} = ?"
-            return f"{_json_boolean(operand, json)} = ?"
+            return f"{_json_boolean(operand, json_type)} = ?"
         if kind == "number":
             self.params.append(expected)
-            guard = f"json_type({json[0]}, {json[1]}) IN ('integer', 'real') AND " if json else ""
+            guard = f"{json_type} IN ('integer', 'real') AND " if json_type else ""
             return f"({guard}{x} {_SQL_OPS[op]} ?)"
-        guard = f"typeof({x}) = 'text' AND " if json else ""
+        guard = f"typeof({x}) = 'text' AND " if json_type else ""
         if isinstance(expected, datetime):
             text = expected.astimezone(UTC).isoformat(timespec="milliseconds")
             self.params.append(text.replace("+00:00", "Z"))
@@ -258,7 +257,8 @@ class _SqlCompiler:
         if top.multi_valued:
             sub = attribute if resolved.parent is not None else None
             if isinstance(node, Compare) and sub is None:
-                sub = top.sub_attribute("value")
+                # A simple multi-valued attribute compares its elements; a complex one its "value".
+                sub = top.sub_attribute("value") if top.type == "complex" else top
                 if sub is None:
                     raise FilterError(f"cannot compare the complex attribute '{node.path}'")
             return self.any_element(resolved, node, sub)
@@ -292,7 +292,7 @@ class _SqlCompiler:
         if sub is not None:
             # Elements of a simple multi-valued attribute are scalars: compare them as they are.
             operand = _json_operand(_ELEMENT, (sub.name,)) if top.type == "complex" else None
-            condition = self.test(node, operand or _Operand("j.atom"), sub)
+            condition = self.test(node, operand or _Operand("j.atom", "j.type"), sub)
         source = f"json_each({self.document}, {_json_path(keys)}) j"
         return f"EXISTS (SELECT 1 FROM {source} WHERE {condition})"  # noqa: S608
 
@@ -363,11 +363,11 @@ def sort_sql(path: str, table: SqlTable) -> str:
         else:
             keys = resolved.keys[:-1] if resolved.parent is not None else resolved.keys
             element = _json_operand(_ELEMENT, ("primary",))
-            assert element.json is not None
+            assert element.json_type is not None
             column = SqlColumn(
                 f"(SELECT {_json_operand(_ELEMENT, (sub.name,)).expr}"  # noqa: S608
                 f" FROM json_each({table.name}.{table.json_column}, {_json_path(keys)}) j"
-                f" ORDER BY {_json_boolean(element, element.json)} DESC, j.key LIMIT 1)"
+                f" ORDER BY {_json_boolean(element, element.json_type)} DESC, j.key LIMIT 1)"
             )
     elif column is None:
         if attribute.type == "complex":

@@ -8,6 +8,7 @@ are not expected in the resource: member operations come back as id sets for the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,8 +111,16 @@ def _parse_body(body: Any, limits: ScimConfig) -> list[_Operation]:
 
 
 def _check_immutable(attribute: Attribute | None, old: Any, new: Any, where: str) -> None:
+    """An immutable value, once set, is neither changed nor removed (RFC 7643 §7)."""
     if attribute is not None and attribute.mutability == "immutable" and old not in (None, new):
         raise Mutability(f"'{where}' is immutable and already has a value")
+
+
+def _check_removable(attribute: Attribute, elements: Iterable[Any], where: str) -> None:
+    """Removing ``attribute`` from ``elements`` (dicts) must not unassign an immutable value."""
+    for element in elements:
+        if isinstance(element, dict):
+            _check_immutable(attribute, element.get(attribute.name), None, where)
 
 
 def _filter_seed(value_filter: Filter, attribute: Attribute) -> dict[str, Any] | None:
@@ -299,12 +308,17 @@ class _Patcher:
         if op == "remove":
             if attribute.multi_valued and has_value and value is not None:
                 drop = ElementIndex(attribute, self._values(target, value))
-                self._store(target, [e for e in self._elements(target) if not drop.names(e)])
+                kept = [e for e in self._elements(target) if not drop.names(e)]
+                if len(kept) != len(self._elements(target)):
+                    _check_immutable(attribute, current, None, target.text)
+                self._store(target, kept)
             else:
+                _check_immutable(attribute, current or None, None, target.text)
                 self._store(target, None)
         elif attribute.multi_valued:
             new = self._values(target, value)
             if op == "replace":
+                _check_immutable(attribute, current or None, new or None, target.text)
                 self._store(target, new)
                 return
             elements = self._elements(target)
@@ -321,6 +335,7 @@ class _Patcher:
                     for key, sub_value in item.items():
                         sub = attribute.sub_attribute(key)
                         if not same_scalar(sub, same.get(key), sub_value):
+                            _check_immutable(sub, same.get(key), sub_value, f"{target.text}.{key}")
                             same[key] = sub_value
                     chosen.append(same)
             set_primary(elements, chosen)
@@ -358,6 +373,7 @@ class _Patcher:
         current = self._current(target)
         merged = dict(current) if isinstance(current, dict) else {}
         if op == "remove":
+            _check_removable(target.sub, [merged], target.text)
             merged.pop(target.sub.name, None)
         else:
             new_value = coerce(target.sub, value, target.text, PATCH_RULES)
@@ -371,6 +387,7 @@ class _Patcher:
         assert sub is not None
         elements = [e for e in self._elements(target) if isinstance(e, dict)]
         if op == "remove":
+            _check_removable(sub, elements, target.text)
             for element in elements:
                 element.pop(sub.name, None)
             elements = [e for e in elements if e]
@@ -401,10 +418,13 @@ class _Patcher:
         matched = self._matching(target, elements)
         if op == "remove":
             if sub is not None:
+                _check_removable(sub, matched, target.text)
                 for element in matched:
                     element.pop(sub.name, None)
                 elements = [e for e in elements if e != {}]
             else:
+                if matched:
+                    _check_immutable(attribute, elements or None, None, target.text)
                 dropped = {id(m) for m in matched}
                 elements = [e for e in elements if id(e) not in dropped]
             self._store(target, elements)
@@ -431,6 +451,10 @@ class _Patcher:
                     sub_attr = attribute.sub_attribute(key)
                     _check_immutable(sub_attr, element.get(key), new_value, target.text)
                 if op == "replace" and sub is None:
+                    for key in element.keys() - patch.keys():
+                        sub_attr = attribute.sub_attribute(key)
+                        if sub_attr is not None:
+                            _check_removable(sub_attr, [element], f"{target.text}.{key}")
                     element.clear()
                 for key, new_value in patch.items():
                     if new_value is None:

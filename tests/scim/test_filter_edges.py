@@ -29,9 +29,9 @@ def p(attr: str, sub: str | None = None, uri: str | None = None) -> AttrPath:
     return AttrPath(attr, sub, uri)
 
 
-def refused(text: str) -> FilterError:
+def refused(text: str, **limits: int) -> FilterError:
     with pytest.raises(FilterError) as caught:
-        parse_filter(text)
+        parse_filter(text, **limits)
     return caught.value
 
 
@@ -79,13 +79,15 @@ def _nested(levels: int, inner: str = "a pr") -> str:
 
 def test_depth_counts_nesting_not_sibling_groups() -> None:
     assert MAX_DEPTH == 50
+    # The clause limits are raised here: this is about depth alone.
+    roomy = {"max_clauses": 1000, "max_value_filters": 100}
     siblings = " and ".join(["(a pr)"] * 80)
-    assert len(parse_filter(siblings).operands) == 80  # type: ignore[union-attr]
+    assert len(parse_filter(siblings, **roomy).operands) == 80  # type: ignore[union-attr]
     values = " or ".join(['emails[type eq "w"]'] * 60)
-    assert len(parse_filter(values).operands) == 60  # type: ignore[union-attr]
+    assert len(parse_filter(values, **roomy).operands) == 60  # type: ignore[union-attr]
     # After 80 closed groups, the limit is still 50 levels below the top.
-    assert parse_filter(f"{siblings} and {_nested(50)}") is not None
-    error = refused(f"(b pr) or {_nested(51)}")
+    assert parse_filter(f"{siblings} and {_nested(50)}", **roomy) is not None
+    error = refused(f"(b pr) or {_nested(51)}", **roomy)
     assert error.message == "filter nested more than 50 levels deep at position 61"
     assert error.position == 61
 

@@ -114,11 +114,6 @@ SIMPLE_MULTI_VALUED: list[tuple[str, set[str]]] = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FilterError,
-    reason="filter_sql.py: leaf() refuses comparisons on simple multi-valued attributes",
-)
 @pytest.mark.parametrize(("text", "expected"), SIMPLE_MULTI_VALUED)
 def test_simple_multi_valued_attributes_compare_their_elements(
     devices: sqlite3.Connection, text: str, expected: set[str]
