@@ -12,6 +12,7 @@ processes, such as the CLI). Knows nothing of any table's meaning.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import sqlite3
 import time
@@ -31,6 +32,7 @@ __all__ = ["Database", "DatabaseError", "DatabaseUnavailable", "QueryTimeout", "
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
+PROBE_SECONDS = 5.0  # while writes fail, how often `writable` may try one of its own
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -178,6 +180,7 @@ class Database:
         self.stats = Stats()
         self.query_budget = query_budget
         self.fault: str | None = None  # why the last write failed, until one succeeds
+        self._next_probe = 0.0  # while faulted: when `writable` may try a write again
         self._writer = writer
         self._readers = readers
         self._budgets = [_Budget() for _ in readers]
@@ -326,8 +329,18 @@ class Database:
         await self.lookup(_fetch_one, "SELECT 1", ())
 
     async def writable(self) -> str | None:
-        """Why writes fail, or None: the last write's fault, else a try at the write lock."""
+        """Why writes fail, or None: a try at the write lock; after a failed write, a probe.
+
+        The fault of a failed write stays until a write succeeds. So that it also ends when no
+        client writes (a readiness check that stays red takes the service out of rotation, and
+        then no write would ever come), a harmless probe write is tried, at most once every
+        `PROBE_SECONDS`, however often this is asked.
+        """
         if self.fault is not None:
+            if time.monotonic() >= self._next_probe:
+                self._next_probe = time.monotonic() + PROBE_SECONDS
+                with contextlib.suppress(DatabaseUnavailable, sqlite3.Error):
+                    await self.write(_probe)  # success clears `fault`, failure renews it
             return self.fault
 
         def job(conn: sqlite3.Connection) -> None:
@@ -350,6 +363,19 @@ class Database:
             return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
         return await _on_thread(self._writer, job)
+
+
+def _probe(tx: Tx) -> None:
+    """A write that changes nothing but needs what any write needs: room for a new page (a
+    table created and rolled back) and a commit that reaches the disk (the header's
+    `user_version` written with the value it has)."""
+    tx.execute("SAVEPOINT probe")
+    tx.execute("CREATE TABLE webrix_probe (x)")
+    tx.execute("ROLLBACK TO probe")
+    tx.execute("RELEASE probe")
+    row = tx.fetch_one("PRAGMA user_version")
+    assert row is not None
+    tx.execute(f"PRAGMA user_version = {int(row[0])}")
 
 
 def _settle(

@@ -3,8 +3,10 @@
     python bench/baseline.py DB PORT
 
 `/json` answers a constant JSON object, `/lookup?name=` one indexed SELECT (one aiosqlite round
-trip, `execute_fetchall`), `/insert` one INSERT and a COMMIT. Served by uvicorn as `webrix serve`
-is (uvloop, httptools, one worker), without an access log.
+trip, `execute_fetchall`), `/insert` one INSERT and a COMMIT in WAL mode with `synchronous =
+NORMAL` (the ceiling issue 8 measured), `/insert?durable=1` the same with `synchronous = FULL`,
+the service's setting: each COMMIT waits for the disk to flush the WAL. Served by uvicorn as
+`webrix serve` is (uvloop, httptools, one worker), without an access log.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ def build(path: str) -> Starlette:
         reader = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
         writer = await aiosqlite.connect(path)
         await writer.execute("PRAGMA synchronous = NORMAL")
-        state.update(reader=reader, writer=writer)
+        # A second writer, used only while the bench measures durable inserts (never both).
+        durable = await aiosqlite.connect(path)
+        await durable.execute("PRAGMA synchronous = FULL")
+        state.update(reader=reader, writer=writer, durable=durable)
         yield
-        await reader.close()
-        await writer.close()
+        for conn in state.values():
+            await conn.close()
 
     async def constant(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -50,11 +55,12 @@ def build(path: str) -> Starlette:
     async def insert(request: Request) -> Response:
         body = await request.json()
         uid = str(uuid.uuid4())
-        await state["writer"].execute_insert(
+        writer = state["durable" if request.query_params.get("durable") else "writer"]
+        await writer.execute_insert(
             "INSERT INTO users (id, user_name, resource) VALUES (?, ?, ?)",
             (uid, body["userName"], json.dumps(body)),
         )
-        await state["writer"].commit()
+        await writer.commit()
         return JSONResponse({"id": uid, **body}, status_code=201)
 
     routes = [

@@ -16,6 +16,7 @@ import pytest
 
 from app.config import Config
 from app.db import Database, QueryTimeout
+from app.db import _probe as probe
 from tests.scim.client import Scim, assert_scim_error, scim_app
 from tests.scim.wire import patch_body, user_body
 
@@ -71,11 +72,59 @@ async def test_a_read_only_database_refuses_writes_and_says_so(scim: Scim) -> No
         assert "read-only" in ready.json()["reason"]
     finally:
         await _writer_pragma(scim.db, "PRAGMA query_only = 0")
-    # /readyz keeps saying "degraded" until a write succeeds (a full disk cannot be probed).
-    assert (await scim.client.get("/readyz")).status_code == 503
     change = patch_body({"op": "replace", "path": "displayName", "value": "Changed"})
     assert (await scim.patch(f"/Users/{user['id']}", change)).status_code == 200
     assert (await scim.client.get("/readyz")).status_code == 200  # the fault is over
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [("PRAGMA query_only = 1", "read-only"), ("PRAGMA max_page_count = {pages}", "disk is full")],
+)
+async def test_readyz_sees_a_fault_end_without_any_client_write(
+    scim: Scim, monkeypatch: pytest.MonkeyPatch, fault: str, reason: str
+) -> None:
+    # A readiness check that stayed red until some write succeeded would keep a service out of
+    # rotation for good: no client write would reach it. /readyz probes on its own.
+    monkeypatch.setattr("app.db.PROBE_SECONDS", 0.0)
+    (pages,) = await scim.db.fetch_one("PRAGMA page_count")  # type: ignore[misc]
+    await _writer_pragma(scim.db, fault.format(pages=pages))
+    try:
+        assert_unavailable(await scim.post("/Users", user_body(title="x" * 60_000)), reason)
+        for _ in range(2):  # the probe fails too: still degraded, still saying why
+            ready = await scim.client.get("/readyz")
+            assert ready.status_code == 503 and reason in ready.json()["reason"]
+    finally:
+        await _writer_pragma(scim.db, "PRAGMA query_only = 0")
+        await _writer_pragma(scim.db, "PRAGMA max_page_count = 1073741823")
+    ready = await scim.client.get("/readyz")
+    assert ready.status_code == 200, ready.json()
+    assert (await scim.client.get("/readyz")).json() == {"status": "ok", "database": "ok"}
+    (users,) = await scim.db.fetch_one("SELECT count(*) FROM users")  # type: ignore[misc]
+    assert users == 0  # the probe wrote nothing that shows
+
+
+async def test_readyz_probes_at_most_once_per_interval_while_faulted(
+    scim: Scim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probes: list[object] = []
+
+    def counted(tx: object) -> None:
+        probes.append(tx)
+        probe(tx)
+
+    monkeypatch.setattr("app.db._probe", counted)
+    (pages,) = await scim.db.fetch_one("PRAGMA page_count")  # type: ignore[misc]
+    await _writer_pragma(scim.db, f"PRAGMA max_page_count = {pages}")
+    try:
+        big = user_body(title="x" * 60_000)
+        assert_unavailable(await scim.post("/Users", big), "disk is full")
+        for _ in range(20):
+            assert (await scim.client.get("/readyz")).status_code == 503
+        # One probe, however often it is asked: readiness polls cannot load the writer.
+        assert len(probes) == 1
+    finally:
+        await _writer_pragma(scim.db, "PRAGMA max_page_count = 1073741823")
 
 
 async def test_a_costly_query_is_stopped_by_the_budget(tmp_path: Path) -> None:

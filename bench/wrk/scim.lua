@@ -1,7 +1,8 @@
 -- One wrk script for every benchmark operation; the driver (bench/bench.py) passes, after `--`:
 --   mode  file-of-ids  token  [group-id]
 -- and reads the JSON line `done` prints. Modes: path (GET the URL as given), lookup, get,
--- create, deactivate, put, member, push, lookup_base, insert_base.
+-- create, deactivate, put, member, push, lookup_base, insert_base,
+-- insert_durable.
 
 local mode, ids, token, group = nil, {}, nil, nil
 local counter, stop_after = 0, nil
@@ -61,6 +62,9 @@ function request()
   elseif mode == "insert_base" then
     local name = string.format("new-%s-%d@example.com", run, counter)
     return wrk.format("POST", "/insert", nil, user_body(name, counter))
+  elseif mode == "insert_durable" then
+    local name = string.format("new-%s-%d@example.com", run, counter)
+    return wrk.format("POST", "/insert?durable=1", nil, user_body(name, counter))
   elseif mode == "deactivate" then
     -- Each user in turn; every pass over the list flips them back, so each PATCH changes one.
     local u = ids[(counter - 1) % #ids + 1]
