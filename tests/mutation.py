@@ -84,6 +84,7 @@ TARGETS: tuple[Target, ...] = (
             "tests/scim/test_patch.py",
             "tests/scim/test_patch_edges.py",
             "tests/scim/test_patch_details.py",
+            "tests/scim/test_patch_limits.py",
         ),
     ),
 )
@@ -126,6 +127,7 @@ class Site:
     code: str  # e.g. "cmp0:==>!=", "delete", "num:+1", "str"
     change: str  # for a human: "`==` -> `!=`"
     apply: Callable[[], None] = field(compare=False, repr=False)
+    scope: str = ""  # the enclosing class or function ("_Parser.next"); a decorator's is its own
 
 
 @dataclass(frozen=True)
@@ -137,10 +139,22 @@ class Mutant:
     code: str
     change: str
     context: str  # the original source line
+    scope: str = ""
 
     @property
     def key(self) -> str:
         return f"{self.source}:{self.line}:{self.col} {self.code}"
+
+    @property
+    def anchor(self) -> str:
+        """What the equivalence list matches on: the key without its line number, and the
+        source line itself, so that an edit elsewhere in the module keeps the list valid."""
+        return f"{self.source}:{self.col} {self.code} in {self.scope} on {self.context.strip()}"
+
+    @property
+    def listing(self) -> str:
+        """This mutant as a line of the equivalence list in tests/README.md, less the reason."""
+        return f"- `{self.key}` in `{self.scope}` on `{self.context.strip()}`"
 
 
 def _short(node: ast.AST, limit: int = 60) -> str:
@@ -182,12 +196,29 @@ def _negated(test: ast.expr) -> ast.expr:
     return ast.UnaryOp(ast.Not(), test)
 
 
+def _scope_name(node: ast.AST, in_function: bool) -> str | None:
+    """The name a mutant inside ``node`` is known by: a class's, a function's, or the one name
+    a statement outside any function assigns to (``USERS_TABLE = SqlTable(...)``)."""
+    if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        return node.name
+    target = None
+    if in_function:
+        return None
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+    elif isinstance(node, ast.AnnAssign):
+        target = node.target
+    return target.id if isinstance(target, ast.Name) else None
+
+
 def _sites(tree: ast.Module) -> list[Site]:
     """Every mutation of ``tree``, in a deterministic order; each ``apply`` edits ``tree``."""
     sites: list[Site] = []
+    scope: list[str] = []
 
     def add(node: ast.AST, code: str, change: str, apply: Callable[[], None]) -> None:
-        sites.append(Site(node.lineno, node.col_offset, code, change, apply))  # type: ignore[attr-defined]
+        line, col = node.lineno, node.col_offset  # type: ignore[attr-defined]
+        sites.append(Site(line, col, code, change, apply, ".".join(scope) or "<module>"))
 
     def expression(node: ast.AST) -> None:
         if isinstance(node, ast.Compare):
@@ -250,6 +281,17 @@ def _sites(tree: ast.Module) -> list[Site]:
             add(node, "str", f"`{_short(node)}` -> `{other[:60]!r}`", replace)
 
     def visit(node: ast.AST, in_function: bool) -> None:
+        name = _scope_name(node, in_function)
+        named = name is not None
+        if name is not None:
+            scope.append(name)
+        try:
+            visit_fields(node, in_function)
+        finally:
+            if named:
+                scope.pop()
+
+    def visit_fields(node: ast.AST, in_function: bool) -> None:
         expression(node)
         if isinstance(node, ast.If):
 
@@ -293,6 +335,7 @@ def mutants(source: str) -> list[Mutant]:
     lines = text.splitlines()
     found = []
     seen: dict[tuple[int, int, str], int] = {}
+    alike: dict[tuple[int, str, str, str], int] = {}  # same change, scope and source line
     for index, site in enumerate(_sites(ast.parse(text))):
         try:
             compile(mutated_source(source, index, text), source, "exec")
@@ -302,7 +345,11 @@ def mutants(source: str) -> list[Mutant]:
         seen[spot] = seen.get(spot, 0) + 1
         code = site.code if seen[spot] == 1 else f"{site.code}#{seen[spot]}"
         context = lines[site.line - 1].strip() if site.line <= len(lines) else ""
-        found.append(Mutant(source, index, site.line, site.col, code, site.change, context))
+        twin = (site.col, code, site.scope, context)
+        alike[twin] = alike.get(twin, 0) + 1
+        scope = site.scope if alike[twin] == 1 else f"{site.scope}#{alike[twin]}"
+        mutant = Mutant(source, index, site.line, site.col, code, site.change, context, scope)
+        found.append(mutant)
     return found
 
 
@@ -320,18 +367,27 @@ def _source_for(mutant: Mutant) -> str:
 
 # --- equivalent mutants -----------------------------------------------------------------------
 
-_EQUIVALENT = re.compile(r"^- `(?P<key>app/\S+:\d+:\d+ \S+)`\s+(?:—|--)\s+(?P<reason>.+)$")
+_EQUIVALENT = re.compile(
+    r"^- `(?P<source>app/\S+):\d+:(?P<col>\d+) (?P<code>\S+)` in `(?P<scope>\S+)`"
+    r" on `(?P<context>.+?)`"
+    r"\s+(?:—|--)\s+(?P<reason>.+)$"
+)
 
 
 def equivalents(readme: Path = README) -> dict[str, str]:
-    """The mutants classified as equivalent in the README: key -> reason."""
+    """The mutants classified as equivalent in the README: anchor (see `Mutant.anchor`) ->
+    reason. The line number in a listed key is for the reader; the source line decides."""
     if not readme.exists():
         return {}
     found = {}
     for line in readme.read_text(encoding="utf-8").splitlines():
         match = _EQUIVALENT.match(line.strip())
         if match:
-            found[match["key"]] = match["reason"]
+            anchor = (
+                f"{match['source']}:{match['col']} {match['code']} in {match['scope']}"
+                f" on {match['context']}"
+            )
+            found[anchor] = match["reason"]
     return found
 
 
@@ -471,11 +527,13 @@ class Report:
 
     @property
     def survived(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.detected and o.mutant.key not in self.equivalent]
+        return [
+            o for o in self.outcomes if not o.detected and o.mutant.anchor not in self.equivalent
+        ]
 
     @property
     def survived_equivalent(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.detected and o.mutant.key in self.equivalent]
+        return [o for o in self.outcomes if not o.detected and o.mutant.anchor in self.equivalent]
 
     @property
     def score(self) -> float:
@@ -502,11 +560,13 @@ class Report:
             for o in self.survived:
                 yield f"  {o.mutant.key}  {o.mutant.change}"
                 yield f"      | {o.mutant.context}"
+                yield f"      {o.mutant.listing} — (if equivalent: why)"
         if self.survived_equivalent:
             yield "survived, equivalent (tests/README.md):"
             for o in self.survived_equivalent:
-                yield f"  {o.mutant.key}  {o.mutant.change}  -- {self.equivalent[o.mutant.key]}"
-        stale = [o for o in self.detected if o.mutant.key in self.equivalent]
+                reason = self.equivalent[o.mutant.anchor]
+                yield f"  {o.mutant.key}  {o.mutant.change}  -- {reason}"
+        stale = [o for o in self.detected if o.mutant.anchor in self.equivalent]
         if stale:
             yield "listed as equivalent but detected (remove from tests/README.md):"
             for o in stale:

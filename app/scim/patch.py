@@ -131,8 +131,7 @@ def _filter_seed(value_filter: Filter, attribute: Attribute) -> dict[str, Any] |
         if not isinstance(clause, Compare) or clause.op != "eq" or clause.path.sub_attr:
             return None
         sub = attribute.sub_attribute(clause.path.attr)
-        if sub is None or clause.path.uri is not None:
-            return None
+        assert sub is not None  # the filter was resolved against `attribute` (and has no URN)
         seed[sub.name] = coerce(sub, clause.value, f"{attribute.name}.{sub.name}", PATCH_RULES)
     return seed
 

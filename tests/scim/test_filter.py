@@ -15,6 +15,7 @@ from app.scim.filter import (
     PatchPath,
     Present,
     ValuePath,
+    clauses,
     parse_filter,
     parse_path,
 )
@@ -186,6 +187,29 @@ def test_value_filters_are_counted() -> None:
     with pytest.raises(FilterError, match="max_filter_clauses"):
         parse_filter(two, max_clauses=3)
     assert isinstance(parse_filter(two, max_clauses=4), Or)
+    five = " or ".join(['emails[type eq "work"]'] * 5)
+    assert isinstance(parse_filter(five), Or)  # the default, 5
+    with pytest.raises(FilterError, match="max_value_filters"):
+        parse_filter(five + ' or emails[type eq "home"]')
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("userName pr", 1),
+        ('userName eq "a"', 1),
+        ('userName eq "a" and (title pr or not (nickName co "b"))', 3),
+        ('emails[type eq "work"]', 2),  # the attribute before `[`, and the comparison inside
+        ('emails[type eq "work" or value co "@"] and active eq true', 4),
+        ('not (emails[type eq "work" and not (primary eq true)])', 3),
+    ],
+)
+def test_clauses_counts_what_the_parser_counts(text: str, count: int) -> None:
+    assert clauses(parse_filter(text)) == count
+    parse_filter(text, max_clauses=count)  # exactly what the limit counts
+    if count > 1:  # (a limit is at least 1: [scim] max_filter_clauses refuses 0)
+        with pytest.raises(FilterError, match="max_filter_clauses"):
+            parse_filter(text, max_clauses=count - 1)
 
 
 def test_nesting_up_to_the_limit() -> None:
