@@ -18,14 +18,7 @@ from app.scim.errors import (
     ScimError,
 )
 from app.scim.patch import PATCH_OP_URN, PatchResult, apply_patch
-
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-
-def body(*operations: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [PATCH_OP_URN], "Operations": list(operations)}
+from tests.scim.wire import ENTERPRISE_URN, GROUP_URN, USER_URN, patch_body
 
 
 def user(**extra: Any) -> dict[str, Any]:
@@ -53,11 +46,11 @@ def group(**extra: Any) -> dict[str, Any]:
 
 
 def patch_user(resource: dict[str, Any], *operations: dict[str, Any]) -> PatchResult:
-    return apply_patch(resource, body(*operations), "User")
+    return apply_patch(resource, patch_body(*operations), "User")
 
 
 def patch_group(*operations: dict[str, Any], resource: dict[str, Any] | None = None) -> PatchResult:
-    return apply_patch(resource or group(), body(*operations), "Group")
+    return apply_patch(resource or group(), patch_body(*operations), "Group")
 
 
 WORK_HOME = [
@@ -173,12 +166,12 @@ def test_entra_add_work_email_updates_existing() -> None:
 
 
 def test_entra_pathless_dotted_and_urn_keys() -> None:
-    value = {"name.givenName": "x", f"{ENTERPRISE}:department": "Eng"}
+    value = {"name.givenName": "x", f"{ENTERPRISE_URN}:department": "Eng"}
     result = patch_user(user(), {"op": "Replace", "value": value})
     assert result.resource["name"]["givenName"] == "x"
-    assert result.resource[ENTERPRISE] == {"department": "Eng"}
-    assert ENTERPRISE in result.resource["schemas"]
-    assert result.changed_attributes == {"name", f"{ENTERPRISE}:department"}
+    assert result.resource[ENTERPRISE_URN] == {"department": "Eng"}
+    assert ENTERPRISE_URN in result.resource["schemas"]
+    assert result.changed_attributes == {"name", f"{ENTERPRISE_URN}:department"}
 
 
 def test_entra_pathless_filtered_key() -> None:
@@ -201,22 +194,23 @@ def test_entra_remove_members_with_value_array() -> None:
 
 
 def test_entra_manager_as_bare_id() -> None:
-    result = patch_user(user(), {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "boss"})
-    assert result.resource[ENTERPRISE] == {"manager": {"value": "boss"}}
+    result = patch_user(user(), {"op": "Add", "path": f"{ENTERPRISE_URN}:manager", "value": "boss"})
+    assert result.resource[ENTERPRISE_URN] == {"manager": {"value": "boss"}}
 
 
 def test_extension_object_in_pathless_value_and_removal() -> None:
     added = patch_user(
-        user(), {"op": "add", "value": {ENTERPRISE: {"employeeNumber": "42", "Division": "R&D"}}}
+        user(),
+        {"op": "add", "value": {ENTERPRISE_URN: {"employeeNumber": "42", "Division": "R&D"}}},
     )
-    assert added.resource[ENTERPRISE] == {"employeeNumber": "42", "division": "R&D"}
+    assert added.resource[ENTERPRISE_URN] == {"employeeNumber": "42", "division": "R&D"}
     removed = patch_user(
         added.resource,
-        {"op": "remove", "path": f"{ENTERPRISE}:employeeNumber"},
-        {"op": "remove", "path": f"{ENTERPRISE}:division"},
+        {"op": "remove", "path": f"{ENTERPRISE_URN}:employeeNumber"},
+        {"op": "remove", "path": f"{ENTERPRISE_URN}:division"},
     )
-    assert ENTERPRISE not in removed.resource
-    assert ENTERPRISE not in removed.resource["schemas"]
+    assert ENTERPRISE_URN not in removed.resource
+    assert ENTERPRISE_URN not in removed.resource["schemas"]
 
 
 # --- OneLogin -----------------------------------------------------------------------------
@@ -372,10 +366,10 @@ def test_primary_on_several_elements_is_refused(operation: dict[str, Any]) -> No
 
 
 def test_extension_urn_as_path() -> None:
-    added = patch_user(user(), {"op": "add", "path": ENTERPRISE, "value": {"costCenter": "7"}})
-    assert added.resource[ENTERPRISE] == {"costCenter": "7"}
-    removed = patch_user(added.resource, {"op": "remove", "path": ENTERPRISE})
-    assert ENTERPRISE not in removed.resource
+    added = patch_user(user(), {"op": "add", "path": ENTERPRISE_URN, "value": {"costCenter": "7"}})
+    assert added.resource[ENTERPRISE_URN] == {"costCenter": "7"}
+    removed = patch_user(added.resource, {"op": "remove", "path": ENTERPRISE_URN})
+    assert ENTERPRISE_URN not in removed.resource
     assert removed.resource["schemas"] == [USER_URN]
 
 
@@ -451,70 +445,80 @@ ERROR_CASES: list[tuple[str, Any, type[ScimError]]] = [
     ("not an object", [], InvalidSyntax),
     ("no schemas", {"Operations": [{"op": "add", "value": {}}]}, InvalidSyntax),
     ("wrong schema", {"schemas": [USER_URN], "Operations": []}, InvalidSyntax),
-    ("empty operations", body(), InvalidSyntax),
+    ("empty operations", patch_body(), InvalidSyntax),
     ("operations not a list", {"schemas": [PATCH_OP_URN], "Operations": {}}, InvalidSyntax),
-    ("operation not an object", body("add"), InvalidSyntax),  # type: ignore[arg-type]
-    ("unknown op", body({"op": "move", "path": "title", "value": "x"}), InvalidSyntax),
-    ("missing op", body({"path": "title", "value": "x"}), InvalidSyntax),
-    ("unknown path", body({"op": "replace", "path": "shoeSize", "value": 4}), InvalidPath),
-    ("unknown sub", body({"op": "replace", "path": "name.nick", "value": "x"}), InvalidPath),
+    ("operation not an object", patch_body("add"), InvalidSyntax),  # type: ignore[arg-type]
+    ("unknown op", patch_body({"op": "move", "path": "title", "value": "x"}), InvalidSyntax),
+    ("missing op", patch_body({"path": "title", "value": "x"}), InvalidSyntax),
+    ("unknown path", patch_body({"op": "replace", "path": "shoeSize", "value": 4}), InvalidPath),
+    ("unknown sub", patch_body({"op": "replace", "path": "name.nick", "value": "x"}), InvalidPath),
     (
         "malformed path",
-        body({"op": "replace", "path": "emails[type eq]", "value": "x"}),
+        patch_body({"op": "replace", "path": "emails[type eq]", "value": "x"}),
         InvalidPath,
     ),
-    ("path not string", body({"op": "replace", "path": 3, "value": "x"}), InvalidPath),
+    ("path not string", patch_body({"op": "replace", "path": 3, "value": "x"}), InvalidPath),
     (
         "filter on single",
-        body({"op": "replace", "path": 'name[givenName eq "A"]', "value": {}}),
+        patch_body({"op": "replace", "path": 'name[givenName eq "A"]', "value": {}}),
         InvalidPath,
     ),
-    ("unknown key", body({"op": "replace", "value": {"shoeSize": 4}}), InvalidPath),
-    ("remove no path", body({"op": "remove"}), NoTarget),
+    ("unknown key", patch_body({"op": "replace", "value": {"shoeSize": 4}}), InvalidPath),
+    ("remove no path", patch_body({"op": "remove"}), NoTarget),
     (
         "replace no match, unseedable",
-        body({"op": "replace", "path": 'emails[value sw "x"].type', "value": "home"}),
+        patch_body({"op": "replace", "path": 'emails[value sw "x"].type', "value": "home"}),
         NoTarget,
     ),
     (
         "add unseedable",
-        body({"op": "add", "path": 'emails[value co "x"].type', "value": "work"}),
+        patch_body({"op": "add", "path": 'emails[value co "x"].type', "value": "work"}),
         NoTarget,
     ),
     (
         "readOnly groups",
-        body({"op": "add", "path": "groups", "value": [{"value": "g"}]}),
+        patch_body({"op": "add", "path": "groups", "value": [{"value": "g"}]}),
         Mutability,
     ),
-    ("id path", body({"op": "replace", "path": "id", "value": "new"}), Mutability),
-    ("meta path", body({"op": "replace", "path": "meta.version", "value": "x"}), Mutability),
-    ("pathless groups", body({"op": "replace", "value": {"groups": []}}), Mutability),
+    ("id path", patch_body({"op": "replace", "path": "id", "value": "new"}), Mutability),
+    ("meta path", patch_body({"op": "replace", "path": "meta.version", "value": "x"}), Mutability),
+    ("pathless groups", patch_body({"op": "replace", "value": {"groups": []}}), Mutability),
     (
         "readOnly sub",
-        body({"op": "replace", "path": f"{ENTERPRISE}:manager.displayName", "value": "B"}),
+        patch_body(
+            {"op": "replace", "path": f"{ENTERPRISE_URN}:manager.displayName", "value": "B"}
+        ),
         Mutability,
     ),
-    ("number userName", body({"op": "replace", "path": "userName", "value": 42}), InvalidValue),
+    (
+        "number userName",
+        patch_body({"op": "replace", "path": "userName", "value": 42}),
+        InvalidValue,
+    ),
     (
         "object userName",
-        body({"op": "replace", "path": "userName", "value": {"a": 1}}),
+        patch_body({"op": "replace", "path": "userName", "value": {"a": 1}}),
         InvalidValue,
     ),
-    ("bad boolean", body({"op": "replace", "path": "active", "value": "yes"}), InvalidValue),
-    ("string emails", body({"op": "add", "path": "emails", "value": "a@b.c"}), InvalidValue),
-    ("name not object", body({"op": "replace", "path": "name", "value": "Alice"}), InvalidValue),
+    ("bad boolean", patch_body({"op": "replace", "path": "active", "value": "yes"}), InvalidValue),
+    ("string emails", patch_body({"op": "add", "path": "emails", "value": "a@b.c"}), InvalidValue),
+    (
+        "name not object",
+        patch_body({"op": "replace", "path": "name", "value": "Alice"}),
+        InvalidValue,
+    ),
     (
         "unknown sub key",
-        body({"op": "add", "path": "emails", "value": [{"mail": "a"}]}),
+        patch_body({"op": "add", "path": "emails", "value": [{"mail": "a"}]}),
         InvalidValue,
     ),
-    ("add without value", body({"op": "add", "path": "title"}), InvalidValue),
-    ("add null", body({"op": "add", "path": "title", "value": None}), InvalidValue),
-    ("pathless not object", body({"op": "replace", "value": "x"}), InvalidValue),
-    ("remove required", body({"op": "remove", "path": "userName"}), InvalidValue),
+    ("add without value", patch_body({"op": "add", "path": "title"}), InvalidValue),
+    ("add null", patch_body({"op": "add", "path": "title", "value": None}), InvalidValue),
+    ("pathless not object", patch_body({"op": "replace", "value": "x"}), InvalidValue),
+    ("remove required", patch_body({"op": "remove", "path": "userName"}), InvalidValue),
     (
         "two primaries",
-        body(
+        patch_body(
             {
                 "op": "add",
                 "path": "emails",
@@ -636,7 +640,7 @@ def test_replace_through_an_eq_filter_that_matches_nothing_creates_the_element()
     user = {"userName": "a@example.com", "emails": [{"value": "old@example.com"}]}
     result = apply_patch(
         user,
-        body(
+        patch_body(
             {"op": "replace", "path": "emails[primary eq true].value", "value": "new@example.com"}
         ),
         "User",

@@ -11,17 +11,10 @@ import pytest
 
 from app.scim.errors import InvalidPath, NoTarget, ScimError
 from app.scim.patch import PATCH_OP_URN, PatchResult, apply_patch
+from tests.scim.wire import ENTERPRISE_URN, GROUP_URN, PATCH_URN, USER_URN, patch_body
 
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"  # as written, not imported
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 WORK = {"value": "alice@work.example", "type": "work", "primary": True}
 HOME = {"value": "alice@home.example", "type": "home"}
-
-
-def body(*operations: Any) -> dict[str, Any]:
-    return {"schemas": [PATCH_OP], "Operations": list(operations)}
 
 
 def user(**extra: Any) -> dict[str, Any]:
@@ -37,16 +30,16 @@ def user(**extra: Any) -> dict[str, Any]:
 
 
 def patch_user(resource: dict[str, Any], *operations: dict[str, Any]) -> dict[str, Any]:
-    patched: dict[str, Any] = apply_patch(resource, body(*operations), "User").resource
+    patched: dict[str, Any] = apply_patch(resource, patch_body(*operations), "User").resource
     return patched
 
 
 def patch_group(resource: dict[str, Any], *operations: dict[str, Any]) -> PatchResult:
-    return apply_patch(resource, body(*operations), "Group")
+    return apply_patch(resource, patch_body(*operations), "Group")
 
 
 def test_the_patch_op_urn_is_the_rfc_one() -> None:
-    assert PATCH_OP_URN == PATCH_OP
+    assert PATCH_OP_URN == PATCH_URN
     with pytest.raises(ScimError, match="'schemas' must contain"):
         apply_patch(user(), {"schemas": [""], "Operations": [{"op": "add", "value": {}}]}, "User")
 
@@ -110,10 +103,10 @@ def test_null_sub_attribute_of_a_complex_value_unassigns_it() -> None:
 
 
 def test_schemas_and_meta_inside_an_extension_object_are_ignored() -> None:
-    value = {ENTERPRISE: {"schemas": [ENTERPRISE], "meta": {"x": 1}, "department": "Eng"}}
+    value = {ENTERPRISE_URN: {"schemas": [ENTERPRISE_URN], "meta": {"x": 1}, "department": "Eng"}}
     patched = patch_user(user(), {"op": "add", "value": value})
-    assert patched[ENTERPRISE] == {"department": "Eng"}
-    assert patched["schemas"] == [USER_URN, ENTERPRISE]
+    assert patched[ENTERPRISE_URN] == {"department": "Eng"}
+    assert patched["schemas"] == [USER_URN, ENTERPRISE_URN]
 
 
 def test_core_schema_object_may_echo_id_and_schemas() -> None:
@@ -122,29 +115,31 @@ def test_core_schema_object_may_echo_id_and_schemas() -> None:
 
 
 def test_extension_listed_in_schemas_is_not_listed_twice() -> None:
-    listed = user(schemas=[USER_URN, ENTERPRISE])
-    patched = patch_user(listed, {"op": "add", "path": f"{ENTERPRISE}:department", "value": "E"})
-    assert patched["schemas"] == [USER_URN, ENTERPRISE]
-    assert patched[ENTERPRISE] == {"department": "E"}
+    listed = user(schemas=[USER_URN, ENTERPRISE_URN])
+    patched = patch_user(
+        listed, {"op": "add", "path": f"{ENTERPRISE_URN}:department", "value": "E"}
+    )
+    assert patched["schemas"] == [USER_URN, ENTERPRISE_URN]
+    assert patched[ENTERPRISE_URN] == {"department": "E"}
 
 
 def test_removing_one_extension_attribute_keeps_the_others() -> None:
     resource = user(
-        schemas=[USER_URN, ENTERPRISE], **{ENTERPRISE: {"department": "E", "division": "D"}}
+        schemas=[USER_URN, ENTERPRISE_URN], **{ENTERPRISE_URN: {"department": "E", "division": "D"}}
     )
-    patched = patch_user(resource, {"op": "remove", "path": f"{ENTERPRISE}:department"})
-    assert patched[ENTERPRISE] == {"division": "D"}
-    assert patched["schemas"] == [USER_URN, ENTERPRISE]
+    patched = patch_user(resource, {"op": "remove", "path": f"{ENTERPRISE_URN}:department"})
+    assert patched[ENTERPRISE_URN] == {"division": "D"}
+    assert patched["schemas"] == [USER_URN, ENTERPRISE_URN]
 
 
 def test_extension_missing_from_schemas_can_still_be_emptied() -> None:
-    resource = user(**{ENTERPRISE: {"department": "E"}})  # schemas does not list it
-    patched = patch_user(resource, {"op": "remove", "path": f"{ENTERPRISE}:department"})
-    assert ENTERPRISE not in patched and patched["schemas"] == [USER_URN]
+    resource = user(**{ENTERPRISE_URN: {"department": "E"}})  # schemas does not list it
+    patched = patch_user(resource, {"op": "remove", "path": f"{ENTERPRISE_URN}:department"})
+    assert ENTERPRISE_URN not in patched and patched["schemas"] == [USER_URN]
     whole = patch_user(
-        user(**{ENTERPRISE: {"department": "E"}}), {"op": "remove", "path": ENTERPRISE}
+        user(**{ENTERPRISE_URN: {"department": "E"}}), {"op": "remove", "path": ENTERPRISE_URN}
     )
-    assert ENTERPRISE not in whole
+    assert ENTERPRISE_URN not in whole
 
 
 # --- a sub-attribute of every element ---------------------------------------------------------
@@ -220,45 +215,48 @@ def test_member_display_names_are_passed_on() -> None:
 
 REFUSALS: list[tuple[Any, str]] = [
     ([], "The PATCH body must be a JSON object"),
-    ({"schemas": [], "Operations": []}, f"'schemas' must contain {PATCH_OP}"),
-    ({"schemas": [PATCH_OP], "Operations": []}, "'Operations' must be a non-empty array"),
-    (body({"op": "add", "path": 5}), "Operations[0].path must be a string"),
-    (body({"op": "remove"}), "A remove operation needs a path"),
+    ({"schemas": [], "Operations": []}, f"'schemas' must contain {PATCH_URN}"),
+    ({"schemas": [PATCH_URN], "Operations": []}, "'Operations' must be a non-empty array"),
+    (patch_body({"op": "add", "path": 5}), "Operations[0].path must be a string"),
+    (patch_body({"op": "remove"}), "A remove operation needs a path"),
     (
-        body({"op": "add", "value": "x"}),
+        patch_body({"op": "add", "value": "x"}),
         "Without a path, the value must be an object of attributes",
     ),
-    (body({"op": "add", "value": {"id": "x"}}), "'id' cannot be changed"),
-    (body({"op": "remove", "path": USER_URN}), "A remove operation needs an attribute path"),
+    (patch_body({"op": "add", "value": {"id": "x"}}), "'id' cannot be changed"),
+    (patch_body({"op": "remove", "path": USER_URN}), "A remove operation needs an attribute path"),
     (
-        body({"op": "add", "path": ENTERPRISE, "value": 1}),
-        f"The value for '{ENTERPRISE}' must be an object",
+        patch_body({"op": "add", "path": ENTERPRISE_URN, "value": 1}),
+        f"The value for '{ENTERPRISE_URN}' must be an object",
     ),
     (
-        body({"op": "add", "path": "emails[type eq]", "value": 1}),
+        patch_body({"op": "add", "path": "emails[type eq]", "value": 1}),
         "Invalid path 'emails[type eq]': missing value after 'eq' at position 15",
     ),
     (
-        body({"op": "add", "path": 'name[givenName eq "x"]', "value": {}}),
+        patch_body({"op": "add", "path": 'name[givenName eq "x"]', "value": {}}),
         "'name' is not multi-valued and takes no value filter",
     ),
     (
-        body({"op": "add", "path": 'emails[type eq "work"].bogus', "value": 1}),
+        patch_body({"op": "add", "path": 'emails[type eq "work"].bogus', "value": 1}),
         "Unknown attribute 'emails[type eq \"work\"].bogus'",
     ),
-    (body({"op": "add", "path": "groups", "value": []}), "'groups' is read-only"),
+    (patch_body({"op": "add", "path": "groups", "value": []}), "'groups' is read-only"),
     (
-        body({"op": "add", "path": "title", "value": None}),
+        patch_body({"op": "add", "path": "title", "value": None}),
         "An add operation needs a non-null value",
     ),
-    (body({"op": "add", "path": "title"}), "An add operation needs a value"),
-    (body({"op": "remove", "path": "userName"}), "'userName' is required and cannot be removed"),
+    (patch_body({"op": "add", "path": "title"}), "An add operation needs a value"),
     (
-        body({"op": "add", "path": 'emails[bogus eq "x"].value', "value": "y"}),
+        patch_body({"op": "remove", "path": "userName"}),
+        "'userName' is required and cannot be removed",
+    ),
+    (
+        patch_body({"op": "add", "path": 'emails[bogus eq "x"].value', "value": "y"}),
         "Invalid path 'emails[bogus eq \"x\"].value': unknown attribute 'emails.bogus'",
     ),
     (
-        body({"op": "replace", "path": 'emails[value sw "x"].type', "value": "home"}),
+        patch_body({"op": "replace", "path": 'emails[value sw "x"].type', "value": "home"}),
         "No value matches the path 'emails[value sw \"x\"].type'",
     ),
 ]

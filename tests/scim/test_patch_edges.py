@@ -13,13 +13,7 @@ from app.scim import schemas
 from app.scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
 from app.scim.patch import PATCH_OP_URN, PatchResult, apply_patch
 from app.scim.schemas import Attribute, Schema
-
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-
-def body(*operations: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [PATCH_OP_URN], "Operations": list(operations)}
+from tests.scim.wire import USER_URN, patch_body
 
 
 def user(**extra: Any) -> dict[str, Any]:
@@ -35,7 +29,7 @@ def user(**extra: Any) -> dict[str, Any]:
 
 
 def patch_user(resource: dict[str, Any], *operations: dict[str, Any]) -> PatchResult:
-    return apply_patch(resource, body(*operations), "User")
+    return apply_patch(resource, patch_body(*operations), "User")
 
 
 WORK_HOME = [
@@ -95,7 +89,7 @@ def device(**attributes: Any) -> dict[str, Any]:
 
 
 def patch_device(resource: dict[str, Any], *operations: dict[str, Any]) -> dict[str, Any]:
-    result = apply_patch(resource, body(*operations), "Device")
+    result = apply_patch(resource, patch_body(*operations), "Device")
     values: dict[str, Any] = result.resource.get(DEVICE_URN, {})
     return values
 
@@ -124,7 +118,7 @@ IMMUTABLE_CHANGES = [
 def test_immutable_value_cannot_change(operation: dict[str, Any]) -> None:
     original = device()
     with pytest.raises(Mutability) as caught:
-        apply_patch(original, body(operation), "Device")
+        apply_patch(original, patch_body(operation), "Device")
     assert "is immutable and already has a value" in caught.value.detail
     assert (caught.value.status, caught.value.scim_type) == (400, "mutability")
     assert original == device()
@@ -222,7 +216,7 @@ def test_member_entries_are_immutable(op: str, path: str) -> None:
     resource = {**GROUP, "members": [{"value": "a", "display": "Al"}]}
     operation = {"op": op, "path": path, "value": "x"}
     with pytest.raises(Mutability, match="Member entries are immutable"):
-        apply_patch(resource, body(operation), "Group")
+        apply_patch(resource, patch_body(operation), "Group")
 
 
 # --- body keys in any case ----------------------------------------------------------------
@@ -266,11 +260,11 @@ def test_body_shape_errors(patch: dict[str, Any], error: type[Exception]) -> Non
 
 
 def test_operation_index_is_named() -> None:
-    patch = body({"op": "add", "path": "title", "value": "x"}, {"op": "move"})
+    patch = patch_body({"op": "add", "path": "title", "value": "x"}, {"op": "move"})
     with pytest.raises(InvalidSyntax, match=r"Operations\[1\]\.op"):
         apply_patch(user(), patch, "User")
     with pytest.raises(InvalidSyntax, match=r"Operations\[1\] must be an object"):
-        apply_patch(user(), body({"op": "add", "value": {}}, 7), "User")  # type: ignore[arg-type]
+        apply_patch(user(), patch_body({"op": "add", "value": {}}, 7), "User")  # type: ignore[arg-type]
 
 
 # --- replace without a value, or with null ------------------------------------------------

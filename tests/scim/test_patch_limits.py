@@ -12,16 +12,11 @@ import pytest
 from app.config import ScimConfig
 from app.scim import schemas
 from app.scim.errors import InvalidValue, Mutability
-from app.scim.patch import PATCH_OP_URN, apply_patch
+from app.scim.patch import apply_patch
 from app.scim.schemas import Attribute, Schema
+from tests.scim.wire import GROUP_URN, USER_URN, patch_body
 
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 SMALL = ScimConfig(max_operations=3, max_values=3, max_members=3)
-
-
-def body(*operations: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [PATCH_OP_URN], "Operations": list(operations)}
 
 
 def user(**extra: Any) -> dict[str, Any]:
@@ -34,7 +29,7 @@ def emails(*values: str) -> list[dict[str, str]]:
 
 def refused(resource: dict[str, Any], *operations: dict[str, Any], kind: str = "User") -> str:
     with pytest.raises(InvalidValue) as caught:
-        apply_patch(resource, body(*operations), kind, SMALL)
+        apply_patch(resource, patch_body(*operations), kind, SMALL)
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
     return caught.value.detail
 
@@ -45,7 +40,9 @@ TITLE = {"op": "replace", "path": "title", "value": "Engineer"}
 
 
 def test_operations_up_to_the_limit() -> None:
-    assert apply_patch(user(), body(*[TITLE] * 3), "User", SMALL).resource["title"] == "Engineer"
+    assert (
+        apply_patch(user(), patch_body(*[TITLE] * 3), "User", SMALL).resource["title"] == "Engineer"
+    )
     assert refused(user(), *[TITLE] * 4) == (
         "The PATCH has 4 operations; at most 3 are accepted ([scim] max_operations)"
     )
@@ -53,7 +50,9 @@ def test_operations_up_to_the_limit() -> None:
 
 def test_each_key_of_a_path_less_value_counts_as_an_operation() -> None:
     two_keys = {"op": "replace", "value": {"title": "A", "nickName": "B"}}
-    assert apply_patch(user(), body(two_keys), "User", SMALL).resource["nickName"] == "B"  # 1 + 2
+    assert (
+        apply_patch(user(), patch_body(two_keys), "User", SMALL).resource["nickName"] == "B"
+    )  # 1 + 2
     three_keys = {"op": "replace", "value": {"title": "A", "nickName": "B", "locale": "C"}}
     assert refused(user(), three_keys) == (
         "The PATCH does too much: at most 3 operations, counting each attribute of a path-less"
@@ -64,7 +63,7 @@ def test_each_key_of_a_path_less_value_counts_as_an_operation() -> None:
 def test_each_comparison_of_a_path_filter_counts_as_an_operation() -> None:
     two = 'emails[type eq "work" and primary eq true].value'  # 1 + 2
     work = {"op": "replace", "path": two, "value": "w@example.com"}
-    assert apply_patch(user(), body(work), "User", SMALL).resource["emails"] == [
+    assert apply_patch(user(), patch_body(work), "User", SMALL).resource["emails"] == [
         {"type": "work", "primary": True, "value": "w@example.com"}
     ]
     three = 'emails[type eq "work" and primary eq true and display pr].value'
@@ -76,7 +75,7 @@ def test_each_comparison_of_a_path_filter_counts_as_an_operation() -> None:
 
 def test_values_given_up_to_the_limit() -> None:
     add = {"op": "add", "path": "emails", "value": emails("a@x.org", "b@x.org", "c@x.org")}
-    assert len(apply_patch(user(), body(add), "User", SMALL).resource["emails"]) == 3
+    assert len(apply_patch(user(), patch_body(add), "User", SMALL).resource["emails"]) == 3
     four = {**add, "value": emails("a@x.org", "b@x.org", "c@x.org", "d@x.org")}
     assert refused(user(), four) == (
         "'emails' is given 4 values; at most 3 are accepted ([scim] max_values)"
@@ -86,7 +85,7 @@ def test_values_given_up_to_the_limit() -> None:
 def test_values_held_up_to_the_limit() -> None:
     two = user(emails=emails("a@x.org", "b@x.org"))
     one_more = {"op": "add", "path": "emails", "value": emails("c@x.org")}
-    assert len(apply_patch(two, body(one_more), "User", SMALL).resource["emails"]) == 3
+    assert len(apply_patch(two, patch_body(one_more), "User", SMALL).resource["emails"]) == 3
     two_more = {**one_more, "value": emails("c@x.org", "d@x.org")}
     assert refused(two, two_more) == (
         "'emails' would hold 4 values; at most 3 are accepted ([scim] max_values)"
@@ -95,13 +94,15 @@ def test_values_held_up_to_the_limit() -> None:
 
 def test_the_same_new_value_twice_in_one_add_is_added_once() -> None:
     add = {"op": "add", "path": "emails", "value": emails("a@x.org", "A@x.org")}
-    assert apply_patch(user(), body(add), "User", SMALL).resource["emails"] == emails("a@x.org")
+    assert apply_patch(user(), patch_body(add), "User", SMALL).resource["emails"] == emails(
+        "a@x.org"
+    )
 
 
 def test_members_given_up_to_their_own_limit() -> None:
     group = {"schemas": [GROUP_URN], "id": "g1", "displayName": "Eng"}
     add = {"op": "add", "path": "members", "value": [{"value": f"u{i}"} for i in range(3)]}
-    assert apply_patch(group, body(add), "Group", SMALL).members_added == {"u0", "u1", "u2"}
+    assert apply_patch(group, patch_body(add), "Group", SMALL).members_added == {"u0", "u1", "u2"}
     four = {**add, "value": [{"value": f"u{i}"} for i in range(4)]}
     assert refused(group, four, kind="Group") == (
         "'members' is given 4 values; at most 3 are accepted ([scim] max_members)"
@@ -140,7 +141,11 @@ def badged(*values: str) -> dict[str, Any]:
 
 
 def patch_badges(resource: dict[str, Any], operation: dict[str, Any]) -> Any:
-    return apply_patch(resource, body(operation), "Badge").resource.get(BADGE_URN, {}).get("badges")
+    return (
+        apply_patch(resource, patch_body(operation), "Badge")
+        .resource.get(BADGE_URN, {})
+        .get("badges")
+    )
 
 
 @pytest.mark.usefixtures("badge_type")
