@@ -119,22 +119,44 @@ def selection(request: Request) -> tuple[list[str] | None, list[str] | None]:
 
 
 def written(
-    request: Request, resource_type: str, body: dict[str, Any], status: int = 200
+    request: Request,
+    resource_type: str,
+    body: dict[str, Any],
+    status: int = 200,
+    shown: dict[str, Any] | None = None,
 ) -> ScimResponse:
-    """The projected resource with its ETag (and Location when it was created)."""
+    """The projected resource with its ETag (and Location when it was created). `shown`:
+    values known to pass the projection, added after it (before `meta`) untouched."""
     attributes, excluded = selection(request)
     headers = {"ETag": body["meta"]["version"]}
     if status == 201:
         headers["Location"] = body["meta"]["location"]
-    return ScimResponse(project(body, resource_type, attributes, excluded), status, headers)
+    projected = project(body, resource_type, attributes, excluded)
+    if shown:
+        projected = with_values(projected, shown)
+    return ScimResponse(projected, status, headers)
 
 
-def read_response(request: Request, resource_type: str, body: dict[str, Any]) -> Response:
+def with_values(resource: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`resource` with `values` added, `meta` kept last."""
+    meta = resource.pop("meta", None)
+    resource.update(values)
+    if meta is not None:
+        resource["meta"] = meta
+    return resource
+
+
+def read_response(
+    request: Request,
+    resource_type: str,
+    body: dict[str, Any],
+    shown: dict[str, Any] | None = None,
+) -> Response:
     """A GET's answer: 304 if If-None-Match names the current version, else the resource."""
     version = body["meta"]["version"]
     if not_modified(request, version):
         return Response(status_code=304, headers={"ETag": version})
-    return written(request, resource_type, body)
+    return written(request, resource_type, body, shown=shown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from app.scim.endpoints import (
     read_response,
     scim_services,
     selection,
+    with_values,
     written,
 )
 from app.scim.errors import InvalidValue, NotFound, Uniqueness
@@ -31,6 +32,7 @@ from app.scim.http import (
     READ_SCOPES,
     WRITE_SCOPES,
     ListParams,
+    RawJson,
     check_if_match,
     query_params,
     read_json,
@@ -56,6 +58,14 @@ def read_group(
     return group, group_store.members(tx, group_id) if with_members else None
 
 
+def read_group_raw(tx: Tx, group_id: str, ref_prefix: str) -> tuple[Group, str | None] | None:
+    """A group and its members as JSON text (see `member_entries_json`), None if absent."""
+    group = group_store.get(tx, group_id)
+    if group is None:
+        return None
+    return group, group_store.member_entries_json(tx, [group_id], ref_prefix).get(group_id)
+
+
 def _page(
     tx: Tx,
     where: str,
@@ -68,6 +78,18 @@ def _page(
     total, groups = group_store.search(tx, where, args, order_by=order, offset=offset, limit=limit)
     members = group_store.members_of_many(tx, [g.id for g in groups]) if with_members else {}
     return total, groups, members
+
+
+def _page_raw(
+    tx: Tx, where: str, args: list[object], order: str, offset: int, limit: int, ref_prefix: str
+) -> tuple[int, list[Group], dict[str, str]]:
+    """`_page` with the members of each group as JSON text (see `member_entries_json`)."""
+    total, groups = group_store.search(tx, where, args, order_by=order, offset=offset, limit=limit)
+    return total, groups, group_store.member_entries_json(tx, [g.id for g in groups], ref_prefix)
+
+
+def _raw_members(text: str | None) -> dict[str, Any]:
+    return {"members": RawJson(text)} if text is not None else {}
 
 
 def check_users(tx: Tx, ids: list[str] | set[str]) -> None:
@@ -151,10 +173,21 @@ async def find(
     # One group by name is a lookup, but its members may be many: only without them.
     quick = query.unique_lookup and not with_members
     read = svc.db.lookup if quick else svc.db.read
+    shown = projector("Group", params.attributes, params.excluded)
+    if with_members and params.attributes is None and params.excluded is None:
+        # The default view shows members whole: SQLite writes their JSON, so that a page
+        # holding a large group costs the event loop no more than a small one.
+        total, groups, texts = await read(
+            _page_raw, query.where, query.args, query.order, offset, limit, f"{base}/Users/"
+        )
+        page = [
+            with_values(shown(mapping.group_to_scim(g, None, base)), _raw_members(texts.get(g.id)))
+            for g in groups
+        ]
+        return total, page
     total, groups, members = await read(
         _page, query.where, query.args, query.order, offset, limit, with_members
     )
-    shown = projector("Group", params.attributes, params.excluded)
     return total, [shown(mapping.group_to_scim(g, members.get(g.id), base)) for g in groups]
 
 
@@ -173,6 +206,11 @@ async def get_group(request: Request) -> Response:
     svc, base = scim_services(request)
     group_id = request.path_params["id"]
     attributes, excluded = selection(request)
+    if attributes is None and excluded is None:  # the default view: members whole, as JSON text
+        raw = await svc.db.read(read_group_raw, group_id, f"{base}/Users/")
+        group, text = found(raw, "Group", group_id)
+        body = mapping.group_to_scim(group, None, base)
+        return read_response(request, "Group", body, _raw_members(text))
     read = await svc.db.read(read_group, group_id, wants("members", attributes, excluded))
     group, members = found(read, "Group", group_id)
     return read_response(request, "Group", mapping.group_to_scim(group, members, base))

@@ -7,6 +7,7 @@ import pytest
 
 from app.db import Tx
 from app.scim import group_patch
+from app.store import groups as group_store
 from tests.scim.client import Scim, member_ids
 from tests.scim.wire import members_op
 
@@ -102,3 +103,65 @@ async def test_adding_or_removing_one_member_costs_the_same_in_any_group(
     # A deeper B-tree may add a few steps; anything proportional to the group adds thousands.
     assert big_add <= small_add + 50, costs
     assert big_remove <= small_remove + 50, costs
+
+
+# --- the default view: members written by SQLite ------------------------------------------
+
+
+async def test_default_view_members_are_those_of_the_projected_view(scim: Scim) -> None:
+    """A GET or a page in the default view takes its members' JSON from SQLite; any other view
+    builds them in Python. Both give the same entries in the same order (by userName)."""
+    ada = await scim.user("ada@example.com", displayName="Ada Lovelace")
+    bob = await scim.user("bob@example.com")  # no displayName: the display is the userName
+    eve = await scim.user('eve"\\\u00e9\u2603@example.com', displayName="\u00c9ve \U0001f600")
+    group = await scim.group("Mixed", [eve, bob])
+    await scim.modify_group(
+        group["id"],
+        {"op": "add", "path": "members", "value": [{"value": ada, "display": "Countess"}]},
+    )
+    default = await scim.get_group(group["id"])
+    projected = await scim.get_group(group["id"], excludedAttributes="externalId")
+    assert default == projected
+    assert [m["display"] for m in default["members"]] == [
+        "Countess",  # the display the client sent is kept
+        "bob@example.com",
+        "\u00c9ve \U0001f600",
+    ]
+    assert default["members"][0] == {
+        "value": ada,
+        "display": "Countess",
+        "$ref": f"{scim.app.state.services.config.scim_base_url}/Users/{ada}",
+        "type": "User",
+    }
+    assert list(default)[-1] == "meta"
+    page = await scim.find_groups(filter='displayName eq "Mixed"')
+    assert page["Resources"] == [default]
+    listed = await scim.find_groups(filter='displayName eq "Mixed"', excludedAttributes="id")
+    assert listed["Resources"][0]["members"] == default["members"]
+
+
+async def test_default_view_of_groups_without_members_and_of_a_page(scim: Scim) -> None:
+    a, b = await scim.users(2)
+    empty = await scim.group("Empty")
+    full = await scim.group("Full", [a, b])
+    assert "members" not in await scim.get_group(empty["id"])
+    page = (await scim.find_groups(sortBy="displayName"))["Resources"]
+    assert [g["displayName"] for g in page] == ["Empty", "Full"]
+    assert "members" not in page[0]
+    assert sorted(member_ids(page[1])) == sorted([a, b])
+    assert page[1] == await scim.get_group(full["id"])
+
+
+async def test_default_view_builds_no_member_objects(
+    scim: Scim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = await scim.group("Large")
+    await _seed_members(scim, group["id"], 3000, "big")
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("members were read as objects for the default view")
+
+    monkeypatch.setattr(group_store, "members_of_many", refuse)
+    assert len((await scim.get_group(group["id"]))["members"]) == 3000
+    page = await scim.find_groups(filter='displayName eq "Large"')
+    assert len(page["Resources"][0]["members"]) == 3000
