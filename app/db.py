@@ -181,6 +181,7 @@ class Database:
         self.query_budget = query_budget
         self.fault: str | None = None  # why the last write failed, until one succeeds
         self._next_probe = 0.0  # while faulted: when `writable` may try a write again
+        self._probing: asyncio.Task[None] | None = None
         self._writer = writer
         self._readers = readers
         self._budgets = [_Budget() for _ in readers]
@@ -219,6 +220,8 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._probing is not None:
+            await self._probing
         if self._committer is not None:
             await self._committer  # every queued write is committed (or fails) first
         for conn in [*self._readers, self._quick, self._writer]:
@@ -333,14 +336,18 @@ class Database:
 
         The fault of a failed write stays until a write succeeds. So that it also ends when no
         client writes (a readiness check that stays red takes the service out of rotation, and
-        then no write would ever come), a harmless probe write is tried, at most once every
-        `PROBE_SECONDS`, however often this is asked.
+        then no write would ever come), a harmless probe write is started in the background,
+        at most once every `PROBE_SECONDS` however often this is asked; the answer is the fault
+        as it stands, so a probe that waits (for a lock held elsewhere) never holds it up. The
+        probe proves that a small write commits: a larger one may still fail, and set the fault
+        again.
         """
         if self.fault is not None:
-            if time.monotonic() >= self._next_probe:
+            if time.monotonic() >= self._next_probe and (
+                self._probing is None or self._probing.done()
+            ):
                 self._next_probe = time.monotonic() + PROBE_SECONDS
-                with contextlib.suppress(DatabaseUnavailable, sqlite3.Error):
-                    await self.write(_probe)  # success clears `fault`, failure renews it
+                self._probing = asyncio.create_task(self._probe())
             return self.fault
 
         def job(conn: sqlite3.Connection) -> None:
@@ -352,6 +359,10 @@ class Database:
         except sqlite3.Error as exc:
             return unavailable(exc).reason
         return None
+
+    async def _probe(self) -> None:
+        with contextlib.suppress(DatabaseUnavailable, sqlite3.Error):
+            await self.write(_probe)  # success clears `fault`, failure renews it
 
     async def data_version(self) -> int:
         """SQLite's `data_version` of the writer: it changes when another process commits.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from app import errors
 from app.admin import routes as admin_routes
 from app.auth import routes as auth_routes
 from app.config import Config
+from app.db import PROBE_SECONDS
 from app.logs import RequestContextMiddleware, flush_logs
 from app.scim import routes as scim_routes
 from app.services import Services, services
@@ -58,7 +60,8 @@ async def readyz(request: Request) -> Response:
     fault = await db.writable()
     if fault is not None:
         body = {"status": "degraded", "database": "reads work; writes fail", "reason": fault}
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "30"})
+        retry = str(math.ceil(PROBE_SECONDS))  # when the next probe may have ended it
+        return JSONResponse(body, status_code=503, headers={"Retry-After": retry})
     return JSONResponse({"status": "ok", "database": "ok"})
 
 

@@ -23,6 +23,7 @@ from app.scim.errors import (
 )
 from app.scim.evaluate import matcher
 from app.scim.filter import And, Compare, Filter, FilterError, clauses, parse_path
+from app.scim.immutable import assigned, check_unchanged, refuse
 from app.scim.patch_elements import ElementIndex, same_scalar
 from app.scim.patch_members import MemberDelta, member_ids_in_filter
 from app.scim.schemas import Attribute, Schema, resolve, schema_for_urn, schemas_for
@@ -111,9 +112,11 @@ def _parse_body(body: Any, limits: ScimConfig) -> list[_Operation]:
 
 
 def _check_immutable(attribute: Attribute | None, old: Any, new: Any, where: str) -> None:
-    """An immutable value, once set, is neither changed nor removed (RFC 7643 §7)."""
-    if attribute is not None and attribute.mutability == "immutable" and old not in (None, new):
-        raise Mutability(f"'{where}' is immutable and already has a value")
+    """An immutable value, once set, is neither changed nor removed (RFC 7643 §7; the whole
+    PATCH is checked again at the end, by `check_unchanged`)."""
+    immutable = attribute is not None and attribute.mutability == "immutable"
+    if immutable and assigned(old) and old != new:
+        raise refuse(where)
 
 
 def _check_removable(attribute: Attribute, elements: Iterable[Any], where: str) -> None:
@@ -312,12 +315,12 @@ class _Patcher:
                     _check_immutable(attribute, current, None, target.text)
                 self._store(target, kept)
             else:
-                _check_immutable(attribute, current or None, None, target.text)
+                _check_immutable(attribute, current, None, target.text)
                 self._store(target, None)
         elif attribute.multi_valued:
             new = self._values(target, value)
             if op == "replace":
-                _check_immutable(attribute, current or None, new or None, target.text)
+                _check_immutable(attribute, current, new, target.text)
                 self._store(target, new)
                 return
             elements = self._elements(target)
@@ -423,7 +426,7 @@ class _Patcher:
                 elements = [e for e in elements if e != {}]
             else:
                 if matched:
-                    _check_immutable(attribute, elements or None, None, target.text)
+                    _check_immutable(attribute, elements, None, target.text)
                 dropped = {id(m) for m in matched}
                 elements = [e for e in elements if id(e) not in dropped]
             self._store(target, elements)
@@ -520,4 +523,5 @@ def apply_patch(
     patcher = _Patcher(resource, resource_type, limits)
     for operation in operations:
         patcher.apply(operation)
+    check_unchanged(resource, patcher.resource, resource_type)
     return patcher.outcome(resource)
