@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from app.scim.errors import Mutability
-from app.scim.schemas import GROUP_URN, USER_URN, Attribute, schemas_for
+from app.scim.schemas import GROUP_URN, USER_URN, Attribute, Schema, schemas_for
 
 
 def assigned(value: Any) -> bool:
@@ -32,21 +32,44 @@ def refuse(where: str) -> Mutability:
 
 def check_unchanged(before: dict[str, Any], after: dict[str, Any], resource_type: str) -> None:
     """Raise Mutability if `after` changed or removed an immutable value that `before` had."""
-    for schema in schemas_for(resource_type):
-        # The core schemas' attributes are top-level keys; any other schema's, under its URN.
-        urn = None if schema.id in (USER_URN, GROUP_URN) else schema.id
+    for urn, attribute, whole in _watched(schemas_for(resource_type)):
         old_holder = before if urn is None else before.get(urn)
         new_holder = after if urn is None else after.get(urn)
-        old_holder = old_holder if isinstance(old_holder, dict) else {}
-        new_holder = new_holder if isinstance(new_holder, dict) else {}
+        old = old_holder.get(attribute.name) if isinstance(old_holder, dict) else None
+        new = new_holder.get(attribute.name) if isinstance(new_holder, dict) else None
+        where = f"{urn}:{attribute.name}" if urn else attribute.name
+        if whole:
+            if assigned(old) and old != new:
+                raise refuse(where)
+        else:
+            _check_elements(attribute, old, new, where)
+
+
+_Watched = tuple[tuple[str | None, Attribute, bool], ...]
+_WATCHED: dict[int, tuple[tuple[Schema, ...], _Watched]] = {}
+
+
+def _watched(schemas: tuple[Schema, ...]) -> _Watched:
+    """(URN or None for a core schema, attribute, whether it is immutable itself) for each
+    attribute that is immutable or has immutable sub-attributes; worked out once per set of
+    schemas (this runs on every PATCH)."""
+    cached = _WATCHED.get(id(schemas))
+    if cached is not None and cached[0] is schemas:
+        return cached[1]
+    found = []
+    for schema in schemas:
+        # The core schemas' attributes are top-level keys; any other schema's, under its URN.
+        urn = None if schema.id in (USER_URN, GROUP_URN) else schema.id
         for attribute in schema.attributes:
-            where = f"{urn}:{attribute.name}" if urn else attribute.name
-            old, new = old_holder.get(attribute.name), new_holder.get(attribute.name)
+            if schema.id == GROUP_URN and attribute.name == "members":
+                continue  # never changed in the resource (speed only: a group may be large)
             if attribute.mutability == "immutable":
-                if assigned(old) and old != new:
-                    raise refuse(where)
+                found.append((urn, attribute, True))
             elif any(s.mutability == "immutable" for s in attribute.sub_attributes):
-                _check_elements(attribute, old, new, where)
+                found.append((urn, attribute, False))
+    watched = tuple(found)
+    _WATCHED[id(schemas)] = (schemas, watched)
+    return watched
 
 
 def _check_elements(attribute: Attribute, old: Any, new: Any, where: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.scim import schemas
+from app.scim import immutable, schemas
 from app.scim.errors import Mutability
 from app.scim.patch import apply_patch
 from app.scim.schemas import Attribute, Schema
@@ -238,3 +238,13 @@ def test_elements_are_matched_by_value_as_its_case_exactness_says() -> None:
 def test_elements_without_a_value_may_be_reordered() -> None:
     reordered = [{"name": "b", "kind": "y"}, {"name": "a", "kind": "x"}]
     assert patch(FULL, {"op": "replace", "path": "tags", "value": reordered})["tags"] == reordered
+
+
+def test_the_schemas_worked_out_are_those_of_this_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What is immutable is worked out once per tuple of schemas, kept by the tuple's id: an id
+    # that Python gave a tuple since collected must not hand its entry to another tuple.
+    other = (GADGET, EXTRA)
+    monkeypatch.setitem(schemas.RESOURCE_SCHEMAS, "Gadget", other)
+    monkeypatch.setitem(immutable._WATCHED, id(other), ((), ()))  # a stale entry at that id
+    with pytest.raises(Mutability):  # (only the check of the whole PATCH sees this one)
+        patch(FULL, {"op": "remove", "path": "hardware"})
