@@ -264,6 +264,13 @@ class _SqlCompiler:
             return self.any_element(resolved, node, sub)
         if top.name in self.table.not_in_json:
             raise self.unsupported(resolved.full_path)
+        if attribute.multi_valued:
+            # A multi-valued sub-attribute of a single-valued complex one: any of its elements.
+            condition = _ELEMENT_PRESENT
+            if isinstance(node, Compare):
+                condition = self.test(node, _Operand("j.atom", "j.type"), attribute)
+            source = f"json_each({self.document}, {_json_path(resolved.keys)}) j"
+            return f"EXISTS (SELECT 1 FROM {source} WHERE {condition})"  # noqa: S608
         if attribute.type == "complex":
             if isinstance(node, Compare):
                 raise FilterError(f"cannot compare the complex attribute '{node.path}'")

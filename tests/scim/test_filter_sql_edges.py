@@ -41,6 +41,14 @@ DEVICE = Schema(
         Attribute("readings", "integer", multi_valued=True),
         Attribute("tags", multi_valued=True),
         Attribute("codes", multi_valued=True, case_exact=True),
+        Attribute(
+            "box",
+            "complex",
+            sub_attributes=(
+                Attribute("subtags", multi_valued=True),
+                Attribute("nums", "integer", multi_valued=True),
+            ),
+        ),
     ),
 )
 DEVICES_TABLE = SqlTable(
@@ -52,10 +60,24 @@ DEVICES_TABLE = SqlTable(
     not_in_json=frozenset({"id", "meta"}),
 )
 DEVICES: dict[str, dict[str, Any]] = {
-    "d1": {"ports": 4, "weight": 2.5, "readings": [1, 7], "tags": ["red", "Blue"], "codes": ["Ab"]},
-    "d2": {"ports": 8, "weight": 10, "readings": [5], "tags": [], "codes": ["ab", "cd"]},
-    "d3": {"ports": "9", "weight": True, "readings": ["9"], "tags": ["green", 5]},
-    "d4": {"weight": 5.0, "tags": [""]},
+    "d1": {
+        "ports": 4,
+        "weight": 2.5,
+        "readings": [1, 7],
+        "tags": ["red", "Blue"],
+        "codes": ["Ab"],
+        "box": {"subtags": ["Red", "blue"], "nums": [1, 7]},
+    },
+    "d2": {
+        "ports": 8,
+        "weight": 10,
+        "readings": [5],
+        "tags": [],
+        "codes": ["ab", "cd"],
+        "box": {"subtags": [], "nums": []},
+    },
+    "d3": {"ports": "9", "weight": True, "readings": ["9"], "tags": ["green", 5], "box": {}},
+    "d4": {"weight": 5.0, "tags": [""], "box": {"subtags": ["green", ""], "nums": ["3", 2]}},
 }
 SLOTS = {"d1": 2, "d2": 6, "d3": None, "d4": 12}
 
@@ -111,6 +133,20 @@ SIMPLE_MULTI_VALUED: list[tuple[str, set[str]]] = [
     ('tags eq "blue"', {"d1"}),
     ('tags co "LU"', {"d1"}),
     ('codes eq "ab"', {"d2"}),  # caseExact: "Ab" is another code
+]
+
+
+SIMPLE_MULTI_VALUED += [
+    # a multi-valued sub-attribute of a single-valued complex attribute: its elements too
+    ('box.subtags eq "red"', {"d1"}),
+    ('box.subtags co "E"', {"d1", "d4"}),
+    ('box.subtags lt "c"', {"d1", "d4"}),  # d4's "" too
+    ("box.subtags pr", {"d1", "d4"}),
+    ("not (box.subtags pr)", {"d2", "d3"}),
+    ('box.subtags ne "green"', {"d1", "d2", "d3"}),
+    ("box.nums gt 5", {"d1"}),
+    ("box.nums le 2", {"d1", "d4"}),
+    ("box.nums eq 3", set()),  # d4's "3" is a string
 ]
 
 
