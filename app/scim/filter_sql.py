@@ -304,8 +304,7 @@ class _SqlCompiler:
         return f"EXISTS (SELECT 1 FROM {source} WHERE {condition})"  # noqa: S608
 
     def value_path(self, node: ValuePath) -> str:
-        if self.scope is not None:
-            raise FilterError("value filters cannot be nested")
+        # (A value filter inside another never gets here: `sub_attributes` refuses it first.)
         resolved = self.resolve(node.path)
         attribute = resolved.attribute
         if attribute.type != "complex" or resolved.parent is not None:
