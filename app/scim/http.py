@@ -8,6 +8,7 @@ import json
 import math
 import re
 import secrets
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import accumulate
@@ -60,18 +61,26 @@ class RawJson:
         self.text = text
 
 
+_raw_texts = threading.local()  # the RawJson texts met by the encoding under way, per thread
+
+
+def _slot(value: object) -> str:
+    """The encoder's `default`: a RawJson value becomes a slot, to be filled after encoding."""
+    if not isinstance(value, RawJson):
+        raise TypeError(f"{type(value).__name__} is not JSON")
+    texts: list[str] = _raw_texts.texts
+    texts.append(value.text)
+    return f"{_SLOT}{len(texts) - 1}\x00"
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_slot)
+
+
 def render_json(content: Any) -> bytes:
     """`content` as compact JSON, each RawJson value in it written as its own text."""
     raw: list[str] = []
-
-    def slot(value: object) -> str:
-        if not isinstance(value, RawJson):
-            raise TypeError(f"{type(value).__name__} is not JSON")
-        raw.append(value.text)
-        return f"{_SLOT}{len(raw) - 1}\x00"
-
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=slot)
-    text = encoder.encode(content)
+    _raw_texts.texts = raw
+    text = _ENCODER.encode(content)
     if raw:
         text = _SLOT_IN_JSON.sub(lambda match: raw[int(match[1])], text)
     return text.encode()
