@@ -27,10 +27,16 @@ from app.scim.immutable import assigned, check_unchanged, refuse
 from app.scim.patch_elements import ElementIndex, same_scalar
 from app.scim.patch_members import MemberDelta, member_ids_in_filter
 from app.scim.schemas import Attribute, Schema, resolve, schema_for_urn, schemas_for
-from app.scim.values import PATCH_RULES, coerce, coerce_elements, set_primary
+from app.scim.values import (
+    DEFAULT_LIMITS,
+    PATCH_RULES,
+    check_count,
+    coerce,
+    coerce_elements,
+    set_primary,
+)
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-DEFAULT_LIMITS = ScimConfig()
 _OPS = frozenset({"add", "replace", "remove"})
 
 
@@ -282,11 +288,8 @@ class _Patcher:
                 schemas = self.resource.get("schemas")
                 if isinstance(schemas, list) and target.urn not in schemas:
                     schemas.append(target.urn)
-        if isinstance(value, list) and len(value) > self.limits.max_values:
-            raise InvalidValue(
-                f"'{target.text}' would hold {len(value)} values; at most"
-                f" {self.limits.max_values} are accepted ([scim] max_values)"
-            )
+        if isinstance(value, list):
+            check_count(target.text, len(value), self.limits, verb="would hold")
         if value in (None, [], {}):
             if target.attribute.required:
                 raise InvalidValue(f"'{target.text}' is required and cannot be removed")
@@ -360,13 +363,8 @@ class _Patcher:
     def _values(self, target: _Target, value: Any, *, members: bool = False) -> list[Any]:
         """The elements a value gives a multi-valued attribute, refused past the limit before
         any of them is read."""
-        limit = self.limits.max_members if members else self.limits.max_values
-        if isinstance(value, list) and len(value) > limit:
-            key = "max_members" if members else "max_values"
-            raise InvalidValue(
-                f"'{target.text}' is given {len(value)} values; at most {limit} are accepted"
-                f" ([scim] {key})"
-            )
+        if isinstance(value, list):
+            check_count(target.text, len(value), self.limits, members=members, verb="is given")
         return coerce_elements(target.attribute, value, target.text, PATCH_RULES)
 
     def _sub_attribute(self, op: str, target: _Target, value: Any) -> None:

@@ -12,7 +12,6 @@ from app.scim.schemas import (
     COMMON_ATTRIBUTES,
     GROUP_URN,
     LEGACY_CORE_URN,
-    Attribute,
     ResolvedAttr,
     Schema,
     UnknownAttribute,
@@ -20,9 +19,7 @@ from app.scim.schemas import (
     schema_for_urn,
     schemas_for,
 )
-from app.scim.values import BODY_RULES, coerce_attribute
-
-DEFAULT_LIMITS = ScimConfig()
+from app.scim.values import BODY_RULES, DEFAULT_LIMITS, check_count, coerce_attribute
 
 
 def _object(
@@ -41,23 +38,10 @@ def _object(
             continue
         name = attribute.name
         if attribute.multi_valued and isinstance(value, list):
-            _check_count(schema, attribute, value, f"{where}{name}", limits)
+            members = schema.id == GROUP_URN and name == "members"
+            check_count(f"{where}{name}", len(value), limits, members=members)
         out[name] = coerce_attribute(attribute, value, f"{where}{name}", BODY_RULES)
     return out
-
-
-def _check_count(
-    schema: Schema, attribute: Attribute, value: list[Any], where: str, limits: ScimConfig
-) -> None:
-    """Refuse a multi-valued attribute past its limit before reading any of its values."""
-    members = schema.id == GROUP_URN and attribute.name == "members"
-    limit, key = (
-        (limits.max_members, "max_members") if members else (limits.max_values, "max_values")
-    )
-    if len(value) > limit:
-        raise InvalidValue(
-            f"'{where}' has {len(value)} values; at most {limit} are accepted ([scim] {key})"
-        )
 
 
 def normalize(resource_type: str, body: Any, limits: ScimConfig = DEFAULT_LIMITS) -> dict[str, Any]:

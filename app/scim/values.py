@@ -8,8 +8,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from app.config import ScimConfig
 from app.scim.errors import InvalidValue
 from app.scim.schemas import Attribute
+
+DEFAULT_LIMITS = ScimConfig()  # the [scim] defaults, for callers given no config
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 MAX_STRING = 65_536
@@ -144,3 +147,17 @@ def _scalar(kind: str, value: Any, where: str) -> Any:
     if kind == "dateTime" and not _DATETIME.fullmatch(value):
         raise InvalidValue(f"'{where}' must be an xsd:dateTime such as 2026-01-31T12:00:00Z")
     return value
+
+
+def check_count(
+    where: str, count: int, limits: ScimConfig, *, members: bool = False, verb: str = "has"
+) -> None:
+    """Refuse `count` values for a multi-valued attribute past its limit ([scim] max_members
+    for a group's members, else max_values): before any of them is read."""
+    limit, key = (
+        (limits.max_members, "max_members") if members else (limits.max_values, "max_values")
+    )
+    if count > limit:
+        raise InvalidValue(
+            f"'{where}' {verb} {count} values; at most {limit} are accepted ([scim] {key})"
+        )
