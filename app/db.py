@@ -237,25 +237,25 @@ class Database:
         self._busy[i] += 1
         job = _read_job(fn, args, kwargs, self._budgets[i], self.query_budget)
         try:
-            result, statements = await _on_thread(self._readers[i], job)
-        except sqlite3.OperationalError as exc:
-            if "interrupted" in str(exc):
-                raise QueryTimeout(self.query_budget) from None
-            raise unavailable(exc) from None
+            return await self._run_read(self._readers[i], job)
         finally:
             self._busy[i] -= 1
-        self.stats.reads += 1
-        self.stats.statements += statements
-        return result
 
     async def lookup(
         self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """As `read`, for index lookups (a token, a session, readiness): on a connection of
         their own, which no client's filter ever occupies."""
+        return await self._run_read(self._quick, _read_job(fn, args, kwargs))
+
+    async def _run_read(
+        self, conn: aiosqlite.Connection, job: Callable[[sqlite3.Connection], tuple[T, int]]
+    ) -> T:
         try:
-            result, statements = await _on_thread(self._quick, _read_job(fn, args, kwargs))
+            result, statements = await _on_thread(conn, job)
         except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):  # only a reader's budget interrupts a statement
+                raise QueryTimeout(self.query_budget) from None
             raise unavailable(exc) from None
         self.stats.reads += 1
         self.stats.statements += statements

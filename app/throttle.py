@@ -27,17 +27,19 @@ class Throttle:
         tokens, then = self._buckets.get(client, (float(self.burst), now))
         return min(float(self.burst), tokens + (now - then) * self.per_second)
 
+    def _wait(self, tokens: float) -> float:
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.per_second
+
     def wait(self, client: str) -> float:
         """Seconds until `client` may fail again: 0 if it may now."""
-        tokens = self._tokens(client, time.monotonic())
-        return 0.0 if tokens >= 1 else (1 - tokens) / self.per_second
+        return self._wait(self._tokens(client, time.monotonic()))
 
     def fail(self, client: str) -> float:
         """Count a failure of `client`: 0 if it was within its allowance (a token taken), else
         the seconds until the next one (the failure should be refused, not answered)."""
         now = time.monotonic()
         tokens = self._tokens(client, now)
-        wait = 0.0 if tokens >= 1 else (1 - tokens) / self.per_second
+        wait = self._wait(tokens)
         self._buckets[client] = (tokens - 1 if tokens >= 1 else tokens, now)
         self._buckets.move_to_end(client)
         while len(self._buckets) > self.max_clients:
