@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -22,6 +22,9 @@ from app.db import Database
 from app.main import create_app
 from app.store import tokens
 from app.store.tokens import ApiToken
+
+if TYPE_CHECKING:
+    from tests.scim.client import Scim
 
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +76,16 @@ async def running(
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 51000))
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
+
+
+@pytest.fixture
+async def scim(make_config: Callable[..., Config]) -> AsyncIterator[Scim]:
+    """The whole app with a fresh database and an `admin:scim` token (a module that needs
+    other settings defines its own `scim`)."""
+    from tests.scim.client import scim_app  # that module imports this one
+
+    async with scim_app(make_config) as running_scim:
+        yield running_scim
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,12 +21,6 @@ from tests.scim.client import Scim, assert_scim_error, scim_app
 from tests.scim.wire import patch_body, user_body
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def scim(make_config: Callable[..., Config]) -> AsyncIterator[Scim]:
-    async with scim_app(make_config) as running:
-        yield running
 
 
 async def _writer_pragma(db: Database, pragma: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ from app.scim.evaluate import matches
 from app.scim.filter import FilterError, parse_filter
 from app.scim.filter_sql import GROUPS_TABLE, USERS_TABLE, SqlTable, sort_sql, to_sql
 from app.scim.schemas import ENTERPRISE_USER_URN, LEGACY_CORE_URN, USER_URN
+from tests.scim.sql_support import MIGRATION, select
 
-MIGRATION = Path(__file__).resolve().parents[2] / "app" / "migrations" / "0001_initial.sql"
 ENT = ENTERPRISE_USER_URN
 
 USERS: list[dict[str, Any]] = [
@@ -142,12 +141,6 @@ def db() -> Iterator[sqlite3.Connection]:
     connection.close()
 
 
-def _select(db: sqlite3.Connection, table: SqlTable, text: str) -> set[str]:
-    where, params = to_sql(parse_filter(text), table)
-    rows = db.execute(f"SELECT {table.name}.id FROM {table.name} WHERE {where}", params)
-    return {row[0] for row in rows}
-
-
 def _plan(db: sqlite3.Connection, table: SqlTable, text: str) -> str:
     where, params = to_sql(parse_filter(text), table)
     sql = f"EXPLAIN QUERY PLAN SELECT {table.name}.id FROM {table.name} WHERE {where}"
@@ -265,7 +258,7 @@ def test_users_sql_and_matches_agree(db: sqlite3.Connection, text: str, expected
     resources = _user_resources()
     by_matches = {i for i, r in resources.items() if matches(parse_filter(text), r, "User")}
     assert by_matches == expected
-    assert _select(db, USERS_TABLE, text) == expected
+    assert select(db, USERS_TABLE, text) == expected
 
 
 GROUP_FILTERS: list[tuple[str, set[str]]] = [
@@ -296,7 +289,7 @@ def test_groups_sql_and_matches_agree(
     resources = _group_resources()
     by_matches = {i for i, r in resources.items() if matches(parse_filter(text), r, "Group")}
     assert by_matches == expected
-    assert _select(db, GROUPS_TABLE, text) == expected
+    assert select(db, GROUPS_TABLE, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -340,7 +333,7 @@ def test_values_are_bound_never_interpolated(db: sqlite3.Connection, text: str) 
     where, params = to_sql(parse_filter(text), USERS_TABLE)
     assert "DROP" not in where and "DELETE" not in where and "1=1" not in where
     assert any(isinstance(v, str) and ("'" in v or '"' in v) for v in params)
-    assert _select(db, USERS_TABLE, text) == set()
+    assert select(db, USERS_TABLE, text) == set()
     assert db.execute("SELECT count(*) FROM users").fetchone()[0] == len(USERS)
 
 

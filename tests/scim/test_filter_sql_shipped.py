@@ -8,7 +8,6 @@ import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,15 +22,7 @@ from app.scim.filter_sql import (
     sort_sql,
     to_sql,
 )
-
-MIGRATION = Path(__file__).resolve().parents[2] / "app" / "migrations" / "0001_initial.sql"
-
-
-def select(db: sqlite3.Connection, table: SqlTable, text: str) -> set[str]:
-    where, params = to_sql(parse_filter(text), table)
-    rows = db.execute(f"SELECT {table.name}.id FROM {table.name} WHERE {where}", params)
-    return {row[0] for row in rows}
-
+from tests.scim.sql_support import MIGRATION, select
 
 # --- sorting ------------------------------------
 
@@ -47,9 +38,17 @@ def users() -> Iterator[sqlite3.Connection]:
                 "phoneNumbers": [{"value": "9"}, {"value": "1", "primary": True}],
                 "ims": [{"value": "b"}],
                 "profileUrl": "https://B.example",
+                "emails": [{"value": "a@x"}],
             },
         ),
-        ("u2", {"phoneNumbers": [{"value": "5"}], "ims": [{"value": "A"}]}),
+        (
+            "u2",
+            {
+                "phoneNumbers": [{"value": "5"}],
+                "ims": [{"value": "A"}],
+                "emails": [{"value": "m@x", "display": "M"}],
+            },
+        ),
         (
             "u3",
             {
@@ -222,7 +221,9 @@ def test_compiled_sql(table: SqlTable, text: str, sql: str, params: list[object]
 
 def test_value_filter_with_not_over_a_json_only_sub_attribute(users: sqlite3.Connection) -> None:
     # "display" has no side-table column: the whole value filter reads the JSON instead.
-    assert select(users, USERS_TABLE, "emails[not (display pr)]") == set()
+    # (Only u1 and u2 hold emails in their JSON; u3's are in the side table alone.)
+    assert select(users, USERS_TABLE, "emails[not (display pr)]") == {"u1"}
+    assert select(users, USERS_TABLE, "emails[display pr]") == {"u2"}
     where, _ = to_sql(parse_filter('emails[not (display eq "x")]'), USERS_TABLE)
     assert where.startswith("EXISTS (SELECT 1 FROM json_each(users.resource, '$.\"emails\"') j")
 

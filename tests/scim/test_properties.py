@@ -211,4 +211,6 @@ def test_user_patches_never_fail(app_client: tuple[Any, httpx.AsyncClient], body
     response = portal.call(lambda: client.patch(f"/scim/v2/Users/{user}", content=json.dumps(body)))
     _sane(response)
     # Whatever happened, the user is still readable and still valid JSON.
-    _sane(portal.call(lambda: client.get(f"/scim/v2/Users/{user}")))
+    got = portal.call(lambda: client.get(f"/scim/v2/Users/{user}"))
+    _sane(got)
+    assert got.status_code == 200, got.text
