@@ -24,6 +24,7 @@ from app.store import tokens
 from app.store.tokens import ApiToken
 
 if TYPE_CHECKING:
+    from app.scim.schemas import Schema
     from tests.scim.client import Scim
 
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -86,6 +87,20 @@ async def scim(make_config: Callable[..., Config]) -> AsyncIterator[Scim]:
 
     async with scim_app(make_config) as running_scim:
         yield running_scim
+
+
+@pytest.fixture
+def resource_type(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Register a resource type made for a test: `resource_type("Device", DEVICE, ...)`, its
+    core schema first. Gone after the test, with what the schema lookups cached."""
+    from app.scim import schemas
+
+    def register(name: str, *found: Schema) -> None:
+        monkeypatch.setitem(schemas.RESOURCE_SCHEMAS, name, found)
+        schemas.resolve.cache_clear()
+
+    yield register
+    schemas.resolve.cache_clear()
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from app.scim import schemas
 from app.scim.evaluate import matches
 from app.scim.filter import FilterError, parse_filter
 from app.scim.filter_sql import USERS_TABLE, SqlColumn, SqlTable, sort_sql, to_sql
@@ -74,8 +73,8 @@ SLOTS = {"d1": 2, "d2": 6, "d3": None, "d4": 12}
 
 
 @pytest.fixture
-def devices(monkeypatch: pytest.MonkeyPatch) -> Iterator[sqlite3.Connection]:
-    monkeypatch.setitem(schemas.RESOURCE_SCHEMAS, "Device", (DEVICE,))
+def devices(resource_type: Callable[..., None]) -> Iterator[sqlite3.Connection]:
+    resource_type("Device", DEVICE)
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE devices (id TEXT PRIMARY KEY, slots INTEGER, resource TEXT)")
     for key, values in DEVICES.items():
@@ -83,7 +82,6 @@ def devices(monkeypatch: pytest.MonkeyPatch) -> Iterator[sqlite3.Connection]:
         db.execute("INSERT INTO devices VALUES (?, ?, ?)", (key, SLOTS[key], resource))
     yield db
     db.close()
-    schemas.resolve.cache_clear()
 
 
 DEVICE_FILTERS: list[tuple[str, set[str]]] = [
@@ -264,10 +262,7 @@ def test_case_exact_and_escaped_string_operators(
 ODD = Schema(DEVICE_URN, "Device", "A device, for tests", (Attribute("odd'name"),))
 
 
-def test_unsafe_json_key_from_a_schema_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(schemas.RESOURCE_SCHEMAS, "Device", (ODD,))
-    try:
-        with pytest.raises(ValueError, match='unsafe JSON key "odd\'name"'):
-            sort_sql("odd'name", DEVICES_TABLE)
-    finally:
-        schemas.resolve.cache_clear()
+def test_unsafe_json_key_from_a_schema_is_refused(resource_type: Callable[..., None]) -> None:
+    resource_type("Device", ODD)
+    with pytest.raises(ValueError, match='unsafe JSON key "odd\'name"'):
+        sort_sql("odd'name", DEVICES_TABLE)

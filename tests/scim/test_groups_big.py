@@ -40,9 +40,7 @@ async def test_patch_of_a_big_group_answers_204_with_the_etag(
     monkeypatch.setattr(group_patch, "ECHO_MEMBERS_LIMIT", 2)
     a, b, c = await scim.users(3)
     group = await scim.group("Large", [a, b])
-    response = await scim.patch_group(
-        group["id"], {"op": "add", "path": "members", "value": [{"value": c}]}
-    )
+    response = await scim.patch_group(group["id"], members_op("add", c))
     assert response.status_code == 204, response.text
     assert response.content == b""
     assert response.headers["etag"] == (await scim.get_group(group["id"]))["meta"]["version"]
@@ -54,9 +52,7 @@ async def test_patch_of_a_big_group_answers_204_with_the_etag(
     assert "members" not in response.json()
     # a small group still echoes its members
     small = await scim.group("Small")
-    response = await scim.patch_group(
-        small["id"], {"op": "add", "path": "members", "value": [{"value": a}]}
-    )
+    response = await scim.patch_group(small["id"], members_op("add", a))
     assert response.status_code == 200
     assert member_ids(response.json()) == [a]
 

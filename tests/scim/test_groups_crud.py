@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.scim.client import Scim, assert_scim_error, member_ids
-from tests.scim.wire import GROUP_URN, group_body
+from tests.scim.wire import GROUP_URN, group_body, members_op
 
 pytestmark = pytest.mark.anyio
 
@@ -199,9 +199,7 @@ async def test_etags_if_none_match_304_and_if_match_412(scim: Scim) -> None:
     response = await scim.get(f"/Groups/{gid}", headers={"If-None-Match": etag})
     assert response.status_code == 304
     assert response.headers["etag"] == etag
-    response = await scim.patch_group(
-        gid, {"op": "add", "path": "members", "value": [{"value": a}]}, headers={"If-Match": etag}
-    )
+    response = await scim.patch_group(gid, members_op("add", a), headers={"If-Match": etag})
     assert response.status_code == 200, response.text
     new_etag = response.headers["etag"]
     assert new_etag != etag  # a membership change is a new version
@@ -291,8 +289,6 @@ async def test_jumpcloud_group_push_takes_over_an_existing_group(scim: Scim) -> 
     )
     (match,) = found["Resources"]
     assert match["id"] == existing["id"]
-    response = await scim.patch_group(
-        match["id"], {"op": "add", "path": "members", "value": [{"value": b}]}
-    )
+    response = await scim.patch_group(match["id"], members_op("add", b))
     assert response.status_code == 200
     assert await scim.member_rows(existing["id"]) == sorted([a, b])

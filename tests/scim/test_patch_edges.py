@@ -4,12 +4,11 @@ in any case, replace without a value or with null, sub-attributes removed throug
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from app.scim import schemas
 from app.scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
 from app.scim.patch import PATCH_OP_URN, PatchResult, apply_patch
 from app.scim.schemas import Attribute, Schema
@@ -72,10 +71,8 @@ DEVICE = Schema(
 
 
 @pytest.fixture
-def device_type(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(schemas.RESOURCE_SCHEMAS, "Device", (DEVICE,))
-    yield
-    schemas.resolve.cache_clear()
+def device_type(resource_type: Callable[..., None]) -> None:
+    resource_type("Device", DEVICE)
 
 
 def device(**attributes: Any) -> dict[str, Any]:

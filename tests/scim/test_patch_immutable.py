@@ -5,7 +5,7 @@ No shipped attribute but a Group's member entries is immutable: a test resource 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -87,10 +87,8 @@ EXTRA = Schema(
 
 
 @pytest.fixture(autouse=True)
-def gadget_type(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(schemas.RESOURCE_SCHEMAS, "Gadget", (GADGET, EXTRA))
-    yield
-    schemas.resolve.cache_clear()
+def gadget_type(resource_type: Callable[..., None]) -> None:
+    resource_type("Gadget", GADGET, EXTRA)
 
 
 def gadget(extra: dict[str, Any] | None = None, **values: Any) -> dict[str, Any]:

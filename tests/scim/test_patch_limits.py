@@ -4,13 +4,12 @@ found that only the live tests (tests/scim/test_limits.py) exercised."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from app.config import ScimConfig
-from app.scim import schemas
 from app.scim.errors import InvalidValue, Mutability
 from app.scim.patch import apply_patch
 from app.scim.schemas import Attribute, Schema
@@ -130,10 +129,8 @@ BADGE = Schema(
 
 
 @pytest.fixture
-def badge_type(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(schemas.RESOURCE_SCHEMAS, "Badge", (BADGE,))
-    yield
-    schemas.resolve.cache_clear()
+def badge_type(resource_type: Callable[..., None]) -> None:
+    resource_type("Badge", BADGE)
 
 
 def badged(*values: str) -> dict[str, Any]:
