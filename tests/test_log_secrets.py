@@ -13,7 +13,7 @@ import pytest
 from app.config import Config
 from app.logs import QUIET_LOGGERS, flush_logs, setup_logging
 from tests.auth.sso import sso_app
-from tests.conftest import new_token
+from tests.scim.client import scim_beside
 from tests.scim.wire import patch_body
 
 pytestmark = pytest.mark.anyio
@@ -40,28 +40,23 @@ def debug_log() -> Iterator[io.StringIO]:
 async def test_a_debug_log_holds_no_secret(
     make_config: Callable[..., Config], debug_log: io.StringIO
 ) -> None:
-    async with sso_app(make_config) as sso:
+    async with sso_app(make_config) as sso, scim_beside(sso) as scim:
         await sso.signed_in()
         cookies = [c.value for c in sso.client.cookies.jar if c.value]
         csrf = await sso.csrf_token()
         [row] = await sso.db.fetch_all("SELECT id_token FROM sessions")
         id_token = row[0]
-        _token, plaintext = await new_token(sso.db, "jumpcloud")
-        scim = {"Authorization": f"Bearer {plaintext}"}
+        plaintext = scim.token
         body = {"userName": "grace@example.com", "emails": [{"value": "grace@example.com"}]}
-        created = await sso.client.post("/scim/v2/Users", json=body, headers=scim)
+        created = await scim.post("/Users", body)
         assert created.status_code == 201
         user = created.json()["id"]
         patch = patch_body({"op": "replace", "path": "active", "value": False})
-        assert (
-            await sso.client.patch(f"/scim/v2/Users/{user}", json=patch, headers=scim)
-        ).is_success
-        filtered = await sso.client.get(
-            "/scim/v2/Users", params={"filter": 'userName eq "grace@example.com"'}, headers=scim
-        )
+        assert (await scim.patch(f"/Users/{user}", patch)).is_success
+        filtered = await scim.get("/Users", params={"filter": 'userName eq "grace@example.com"'})
         assert filtered.status_code == 200
         bad = {"Authorization": "Bearer wxt_" + "q" * 43}
-        assert (await sso.client.get("/scim/v2/Users", headers=bad)).status_code == 401
+        assert (await scim.get("/Users", token=None, headers=bad)).status_code == 401
         signed_out = await sso.client.post("/api/auth/signout", data={"csrfToken": csrf})
         assert signed_out.status_code == 303
         codes = [a["code"] for a in sso.fake.token_requests if "code" in a]
