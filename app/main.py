@@ -10,12 +10,10 @@ from pathlib import Path
 
 import anyio
 import httpx
-import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp
 
 from app import errors
@@ -26,6 +24,7 @@ from app.db import PROBE_SECONDS
 from app.logs import RequestContextMiddleware, flush_logs
 from app.scim import routes as scim_routes
 from app.services import Services, services
+from app.templating import make_templates
 
 log = logging.getLogger("webrix")
 
@@ -65,7 +64,10 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-STATIC_FILES = {"admin.js": "text/javascript; charset=utf-8"}  # served, nothing else
+STATIC_FILES = {
+    "admin.js": "text/javascript; charset=utf-8",
+    "webrix.css": "text/css; charset=utf-8",
+}  # served, nothing else
 
 
 async def static_file(request: Request) -> Response:
@@ -75,17 +77,6 @@ async def static_file(request: Request) -> Response:
     body = (Path(__file__).parent / "static" / name).read_bytes()
     headers = {"Cache-Control": "public, max-age=3600"}
     return Response(body, media_type=STATIC_FILES[name], headers=headers)
-
-
-def make_templates(*extra_dirs: Path) -> Jinja2Templates:
-    """Autoescaping Jinja2 templates from app/templates and the given folders."""
-    here = Path(__file__).parent
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(here / "templates"), *map(str, extra_dirs)]),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return Jinja2Templates(env=env)
 
 
 def create_app(
