@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.checks import check_provider
+from app.checks import check_provider, unconfigured
 from app.config import Config
 from tests.auth.sso import new_fake
 
@@ -50,3 +50,16 @@ async def test_no_basic_client_auth(
     fake.discovery_override = {"token_endpoint_auth_methods_supported": ["client_secret_post"]}
     assert await check_provider(make_config(), fake.transport) == 1
     assert "client_secret_basic" in capsys.readouterr().out
+
+
+def test_unconfigured_names_placeholders_and_empty_values(
+    make_config: Callable[..., Config],
+) -> None:
+    assert unconfigured(make_config()) == []
+    config = make_config(
+        jumpcloud={"client_id": "paste-the-client-id-from-jumpcloud", "client_secret": "..."}
+    )
+    assert unconfigured(config) == [
+        "[auth.jumpcloud] client_id still holds the example value from config.example.toml",
+        "[auth.jumpcloud] client_secret still holds the example value from config.example.toml",
+    ]
