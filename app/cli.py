@@ -20,14 +20,46 @@ T = TypeVar("T")
 EXIT_CONFIG = 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="webrix", description="Webrix on-premise identity service.")
-    p.add_argument(
+CONFIG_HELP = "config file (default: $WEBRIX_CONFIG, else ./config.toml)"
+
+
+def _port(text: str) -> int:
+    """A TCP port for argparse: 1 to 65535."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return int(text)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options every command takes, before or after its name (`webrix check --config x`).
+
+    On the commands the default is SUPPRESS, so that an option not given there leaves what was
+    given before the command alone, and one given there (the later one) wins.
+    """
+    parser.add_argument(
         "--config",
         metavar="PATH",
-        default=None,
-        help="config file (default: $WEBRIX_CONFIG, else ./config.toml)",
+        default=None if top else argparse.SUPPRESS,
+        help=CONFIG_HELP,
     )
+
+
+def _with_global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`parser` with the global options on it and on every command that reads the config."""
+    _global_options(parser, top=True)
+    pending = [parser]
+    while pending:
+        for action in pending.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, command in action.choices.items():
+                    if name != "demo":  # the demo writes its own config under --data
+                        _global_options(command, top=False)
+                        pending.append(command)
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="webrix", description="Webrix on-premise identity service.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the service")
@@ -61,9 +93,12 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run everything locally with a built-in identity provider")
     demo.add_argument("--data", default="data", help="folder for the demo config and database")
-    demo.add_argument("--port", type=int, default=8080, help="port of the service (default 8080)")
+    demo.add_argument("--port", type=_port, default=8080, help="port of the service (default 8080)")
     demo.add_argument(
-        "--idp-port", type=int, default=8081, help="port of the demo identity provider"
+        "--idp-port",
+        type=_port,
+        default=8081,
+        help="port of the demo identity provider (default 8081)",
     )
     return p
 
@@ -176,7 +211,13 @@ def _serve(cfg: Config, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `webrix` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _with_global_options(_parser())
+    args = parser.parse_args(argv)
+    if args.command == "demo" and args.config is not None:
+        parser.error("`webrix demo` writes its own config under --data; --config does not apply")
+    # Whatever the service writes (database, backups, generated config) is for its user alone;
+    # app.files also gives the modes at creation, this covers files SQLite or a library makes.
+    umask = os.umask(0o077)
     try:
         if args.command == "demo":
             from app.demo.command import run_demo
@@ -203,4 +244,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        os.umask(umask)
     return 1

@@ -25,6 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
+from app.files import create_private
 from app.group_commit import MAX_BATCH, Write, run_batch
 from app.migrate import BUSY_TIMEOUT_MS, DatabaseError, migrate
 
@@ -200,7 +201,8 @@ class Database:
         """
         try:
             if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # Made 0600 here, before SQLite opens it: its -wal and -shm files take its mode.
+                create_private(Path(path))
             writer = await _connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise DatabaseError(f"cannot open database {path}: {exc}") from None

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from app.files import create_private
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -64,9 +66,12 @@ def backup(source: str, dest: str) -> None:
         raise DatabaseError(f"{dest} already exists; choose a new file name")
     if not Path(source).exists():
         raise DatabaseError(f"database {source} does not exist")
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    try:
+        create_private(partial)  # 0600 before a byte is copied: a backup holds every token hash
+    except OSError as exc:
+        raise DatabaseError(f"cannot create {dest}: {exc.strerror or exc}") from None
     src = sqlite3.connect(f"file:{Path(source).resolve()}?mode=ro", uri=True)
     try:
         src.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

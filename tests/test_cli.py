@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 from pathlib import Path
 
+import anyio
 import httpx
 
+from app import cli
+from app.db import Database
+from app.migrate import backup
+from app.store import tokens
 from app.store.tokens import hash_token
 from tests.conftest import (
     ROOT,
@@ -148,3 +155,91 @@ def test_forwarded_client_address_is_believed_only_from_trusted_proxies(tmp_path
             out = server.stop()
         line = next(line for line in out.splitlines() if f"fwd-{port}" in line)
         assert f"] {expected} " in line, line
+
+
+# -- global options, file modes ------------------------------------------------------------------
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    return cli._with_global_options(cli._parser()).parse_args(argv)
+
+
+def test_config_may_come_before_or_after_the_command_and_the_later_one_wins() -> None:
+    assert _parse("--config", "a.toml", "check").config == "a.toml"
+    assert _parse("check", "--config", "b.toml").config == "b.toml"
+    assert _parse("token", "list", "--config", "b.toml").config == "b.toml"
+    assert _parse("token", "--config", "b.toml", "list").config == "b.toml"
+    assert _parse("db", "backup", "x.db", "--config", "b.toml").config == "b.toml"
+    assert _parse("--config", "a.toml", "token", "list", "--config", "b.toml").config == "b.toml"
+    assert _parse("--config", "a.toml", "token", "revoke", "id1").config == "a.toml"
+    assert _parse("check").config is None  # then $WEBRIX_CONFIG, else ./config.toml
+
+
+def test_config_after_the_command_is_the_one_used(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    missing = str(tmp_path / "missing.toml")
+    created = webrix("token", "create", "--name", "after", "--config", str(cfg))
+    assert created.returncode == 0, created.stderr
+    listed = webrix("--config", missing, "token", "list", "--config", str(cfg))
+    assert listed.returncode == 0, listed.stderr
+    assert "after" in listed.stdout
+    # The later option wins in the other order too: the missing file is the one reported.
+    wrong = webrix("--config", str(cfg), "check", "--config", missing)
+    assert wrong.returncode == 2 and "missing.toml" in wrong.stderr, wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+
+def test_help_shows_the_config_option_on_each_command() -> None:
+    for command in (("check",), ("token", "list"), ("token", "create"), ("db", "backup")):
+        shown = webrix(*command, "--help")
+        assert shown.returncode == 0
+        assert "--config PATH" in shown.stdout and "WEBRIX_CONFIG" in shown.stdout
+    demo = webrix("--config", "x.toml", "demo")
+    assert demo.returncode == 2 and "--config does not apply" in demo.stderr
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_the_database_its_wal_and_folders_are_created_private(tmp_path: Path) -> None:
+    """Modes given at creation, not by the umask: this test process keeps its own (022)."""
+    previous = os.umask(0o022)
+    try:
+        existing = tmp_path / "existing"
+        existing.mkdir(mode=0o755)
+        path = existing / "new" / "deeper" / "w.db"
+
+        async def opened() -> dict[str, int]:
+            db = await Database.open(str(path), readers=1)
+            try:
+                await db.write(tokens.create, "t", ("admin:scim",))
+                return {p.name: _mode(p) for p in path.parent.iterdir()}
+            finally:
+                await db.close()
+
+        modes = anyio.run(opened)
+    finally:
+        os.umask(previous)
+    assert modes == {"w.db": 0o600, "w.db-wal": 0o600, "w.db-shm": 0o600}
+    assert _mode(existing / "new") == 0o700 and _mode(existing / "new" / "deeper") == 0o700
+    assert _mode(existing) == 0o755  # a folder that existed keeps its mode
+
+    backup(str(path), str(tmp_path / "backups" / "copy.db"))
+    assert _mode(tmp_path / "backups" / "copy.db") == 0o600
+    assert _mode(tmp_path / "backups") == 0o700
+    assert not list((tmp_path / "backups").glob("*.partial"))
+
+
+def test_webrix_db_backup_creates_a_private_file(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    assert webrix("--config", str(cfg), "token", "create", "--name", "t").returncode == 0
+    assert _mode(tmp_path / "w.db") == 0o600
+    dest = tmp_path / "b" / "copy.db"
+    done = webrix("db", "backup", str(dest), "--config", str(cfg))
+    assert done.returncode == 0, done.stderr
+    assert _mode(dest) == 0o600 and _mode(dest.parent) == 0o700
+    with sqlite3.connect(dest) as conn:
+        assert conn.execute("SELECT name FROM api_tokens").fetchone() == ("t",)
+    again = webrix("db", "backup", str(dest), "--config", str(cfg))
+    assert again.returncode == 1 and "already exists" in again.stderr
