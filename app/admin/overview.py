@@ -1,4 +1,5 @@
-"""The console's front page: what to paste into JumpCloud, counts, recent activity."""
+"""The console's front page: the setup checklist, what to paste into JumpCloud, counts, recent
+activity."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.admin.checklist import checklist
 from app.admin.common import admin_page, render
 from app.auth.sessions import CurrentUser
 from app.db import Tx
@@ -14,14 +16,18 @@ from app.services import services
 from app.store import audit, tokens
 from app.store import groups as group_store
 from app.store import users as user_store
+from app.store.checklist import setup_state
 
 
 def _overview(tx: Tx) -> dict[str, Any]:
+    every_token = tokens.list_tokens(tx)
     return {
         "counts": user_store.counts(tx),
         "groups": group_store.count(tx),
-        "tokens": [t for t in tokens.list_tokens(tx) if t.active],
+        "every_token": every_token,
+        "tokens": [t for t in every_token if t.active],
         "events": audit.recent(tx, limit=10),
+        "setup": setup_state(tx),  # the checklist's facts, in this same read
     }
 
 
@@ -29,4 +35,7 @@ def _overview(tx: Tx) -> dict[str, Any]:
 async def overview(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     facts = await svc.db.read(_overview)
-    return render(request, "admin_overview.html", current, config=svc.config, **facts)
+    sections = checklist(svc.config, facts.pop("setup"), facts.pop("every_token"), facts["groups"])
+    return render(
+        request, "admin_overview.html", current, config=svc.config, checklist=sections, **facts
+    )

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.config import ScimConfig
-from app.db import DatabaseUnavailable
+from app.db import DatabaseUnavailable, Tx
 from app.scim.errors import (
     Forbidden,
     InvalidSyntax,
@@ -31,7 +31,7 @@ from app.scim.errors import (
 )
 from app.scim.projection import parse_attribute_list
 from app.services import services
-from app.store import tokens
+from app.store import facts, tokens
 from app.store.tokens import ApiToken
 from app.throttle import client_key, retry_after
 
@@ -128,9 +128,33 @@ async def authenticate(request: Request, *scopes: str) -> ApiToken:
     if svc.token_usage.due(token.id):
         # "Last used" can wait; the request itself may be a read that works on a full disk.
         with contextlib.suppress(DatabaseUnavailable):
-            await svc.db.write(tokens.mark_used, token.id)
+            if token.last_used is None:  # maybe the first SCIM request: the checklist shows it
+                await svc.db.write(_first_use, token, _first_request(request, token))
+            else:
+                await svc.db.write(tokens.mark_used, token.id)
     request.state.token = token
     return token
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    return "".join(c for c in text[: limit * 4] if c.isprintable())[:limit]
+
+
+def _first_request(request: Request, token: ApiToken) -> dict[str, str]:
+    """What the setup checklist tells of the first SCIM request: which token, which client."""
+    return {
+        "token_id": token.id,
+        "token_name": _printable(token.name),
+        "user_agent": _printable(request.headers.get("user-agent", "")),
+        "method": request.method,
+        "path": _printable(request.url.path),
+    }
+
+
+def _first_use(tx: Tx, token: ApiToken, first: dict[str, str]) -> None:
+    """`tokens.mark_used`, and the fact "scim.first_request" unless one is known: one write."""
+    tokens.mark_used(tx, token.id)
+    facts.put_once(tx, "scim.first_request", first)
 
 
 def scim_endpoint(*scopes: str) -> Callable[[Endpoint], Endpoint]:
