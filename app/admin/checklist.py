@@ -100,8 +100,8 @@ def _sso(config: Config, state: SetupState) -> Section:
         "step-sso-tested",
         "SSO tested",
         status,
-        "Run Test connection on Settings (or `webrix check`): it checks discovery, keys and the "
-        "Client ID and Secret.",
+        "Run Test connection on Settings (or webrix check on the server): it checks discovery, "
+        "the signing keys, and the Client ID and Secret themselves.",
         tested_facts,
         [Link("/admin/settings", "Settings → Test connection")],
     )

@@ -168,3 +168,12 @@ def test_the_checklist_fills_as_the_setup_page_is_followed(page: Page, stack: St
     assert "Groups: 1" in page.inner_text("#step-scim-received")
     assert token not in page.content()  # the token never reaches the page again
     _shot(page, "checklist-complete")
+
+    # On a phone the checklist stays inside its card: long paths and client names wrap.
+    page.set_viewport_size({"width": 390, "height": 844})
+    overflow = page.evaluate(
+        "(() => { const c = document.querySelector('#setup-checklist');"
+        " return c.scrollWidth - c.clientWidth; })()"
+    )
+    assert overflow <= 0, f"the checklist is {overflow}px wider than its card at 390 px"
+    _shot(page, "checklist-complete-390")
