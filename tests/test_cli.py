@@ -97,66 +97,6 @@ def test_token_scopes_and_errors(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "no token with id 'nope'" in unknown.stderr
 
 
-def test_serve_answers_health_and_readiness_and_logs_no_secrets(tmp_path: Path) -> None:
-    cfg = _config(tmp_path)
-    port = free_port()
-    secret = "wxt_" + "S" * 43
-    with serve_process(cfg, port) as server:
-        base = f"http://127.0.0.1:{port}"
-        health = httpx.get(f"{base}/healthz")
-        assert health.status_code == 200 and health.json() == {"status": "ok"}
-        ready = httpx.get(f"{base}/readyz")
-        assert ready.status_code == 200 and ready.json()["database"] == "ok"
-        assert len(ready.headers["x-request-id"]) >= 16
-        missing = httpx.get(
-            f"{base}/nowhere?code=abc123code&state=xyz789state&page=2",
-            headers={"Authorization": f"Bearer {secret}", "Cookie": "session=cookie-value-123"},
-        )
-        assert missing.status_code == 404
-        rid = missing.headers["x-request-id"]
-        out = server.stop()
-    assert rid in out  # the access line carries the request id
-    assert "page=2" in out
-    for leaked in (secret, "abc123code", "xyz789state", "cookie-value-123", "test-client-secret"):
-        assert leaked not in out
-
-
-def test_make_run_serves_the_demo(tmp_path: Path) -> None:
-    """`make run` (the README's first command) brings up the service and prints a token."""
-    port, idp_port = free_port(), free_port()
-    args = f"--data {tmp_path / 'data'} --port {port} --idp-port {idp_port}"
-    proc = subprocess.Popen(
-        ["make", "--no-print-directory", "-C", str(ROOT), "run", f"DEMO_ARGS={args}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert (
-            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120, proc=proc).status_code == 200
-        )
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        out = proc.communicate(timeout=20)[0]
-    tokens_printed = [line for line in out.splitlines() if line.startswith("wxt_")]
-    assert len(tokens_printed) == 1
-    assert f"http://127.0.0.1:{port}/scim/v2" in out
-
-
-def test_forwarded_client_address_is_believed_only_from_trusted_proxies(tmp_path: Path) -> None:
-    for proxies, expected in ((["127.0.0.1"], "203.0.113.9"), (["10.0.0.0/8"], "127.0.0.1")):
-        data = config_data(tmp_path / "w.db", server={"trusted_proxies": proxies})
-        cfg = write_toml(tmp_path / "config.toml", data)
-        port = free_port()
-        with serve_process(cfg, port) as server:
-            headers = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": f"fwd-{port}"}
-            httpx.get(f"http://127.0.0.1:{port}/healthz", headers=headers)
-            out = server.stop()
-        line = next(line for line in out.splitlines() if f"fwd-{port}" in line)
-        assert f"] {expected} " in line, line
-
-
 # -- global options, file modes ------------------------------------------------------------------
 
 
@@ -243,3 +183,63 @@ def test_webrix_db_backup_creates_a_private_file(tmp_path: Path) -> None:
         assert conn.execute("SELECT name FROM api_tokens").fetchone() == ("t",)
     again = webrix("db", "backup", str(dest), "--config", str(cfg))
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_serve_answers_health_and_readiness_and_logs_no_secrets(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    port = free_port()
+    secret = "wxt_" + "S" * 43
+    with serve_process(cfg, port) as server:
+        base = f"http://127.0.0.1:{port}"
+        health = httpx.get(f"{base}/healthz")
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        ready = httpx.get(f"{base}/readyz")
+        assert ready.status_code == 200 and ready.json()["database"] == "ok"
+        assert len(ready.headers["x-request-id"]) >= 16
+        missing = httpx.get(
+            f"{base}/nowhere?code=abc123code&state=xyz789state&page=2",
+            headers={"Authorization": f"Bearer {secret}", "Cookie": "session=cookie-value-123"},
+        )
+        assert missing.status_code == 404
+        rid = missing.headers["x-request-id"]
+        out = server.stop()
+    assert rid in out  # the access line carries the request id
+    assert "page=2" in out
+    for leaked in (secret, "abc123code", "xyz789state", "cookie-value-123", "test-client-secret"):
+        assert leaked not in out
+
+
+def test_make_run_serves_the_demo(tmp_path: Path) -> None:
+    """`make run` (the README's first command) brings up the service and prints a token."""
+    port, idp_port = free_port(), free_port()
+    args = f"--data {tmp_path / 'data'} --port {port} --idp-port {idp_port}"
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "-C", str(ROOT), "run", f"DEMO_ARGS={args}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert (
+            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120, proc=proc).status_code == 200
+        )
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out = proc.communicate(timeout=20)[0]
+    tokens_printed = [line for line in out.splitlines() if line.startswith("wxt_")]
+    assert len(tokens_printed) == 1
+    assert f"http://127.0.0.1:{port}/scim/v2" in out
+
+
+def test_forwarded_client_address_is_believed_only_from_trusted_proxies(tmp_path: Path) -> None:
+    for proxies, expected in ((["127.0.0.1"], "203.0.113.9"), (["10.0.0.0/8"], "127.0.0.1")):
+        data = config_data(tmp_path / "w.db", server={"trusted_proxies": proxies})
+        cfg = write_toml(tmp_path / "config.toml", data)
+        port = free_port()
+        with serve_process(cfg, port) as server:
+            headers = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": f"fwd-{port}"}
+            httpx.get(f"http://127.0.0.1:{port}/healthz", headers=headers)
+            out = server.stop()
+        line = next(line for line in out.splitlines() if f"fwd-{port}" in line)
+        assert f"] {expected} " in line, line
