@@ -24,6 +24,7 @@ from app.db import PROBE_SECONDS
 from app.logs import RequestContextMiddleware, flush_logs
 from app.scim import routes as scim_routes
 from app.services import Services, services
+from app.support.recorder import ScimClientMiddleware
 from app.templating import make_templates
 
 log = logging.getLogger("webrix")
@@ -36,8 +37,11 @@ class _App(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so the request id is set before, and seen by, the 500 handler.
+        counted = ScimClientMiddleware(
+            super().build_middleware_stack(), self.state.services.support.clients
+        )
         return RequestContextMiddleware(
-            super().build_middleware_stack(),
+            counted,
             https=self.https,
             max_url_bytes=self.max_url_bytes,
             max_header_bytes=self.max_header_bytes,
@@ -92,6 +96,7 @@ def create_app(
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(svc.watch_other_processes)
                 tasks.start_soon(svc.keep_audit_retention)
+                tasks.start_soon(svc.keep_support_records)
                 yield
                 tasks.cancel_scope.cancel()
         finally:
