@@ -24,7 +24,6 @@ from app.db import PROBE_SECONDS
 from app.logs import RequestContextMiddleware, flush_logs
 from app.scim import routes as scim_routes
 from app.services import Services, services
-from app.support.recorder import ScimClientMiddleware
 from app.templating import make_templates
 
 log = logging.getLogger("webrix")
@@ -37,14 +36,12 @@ class _App(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so the request id is set before, and seen by, the 500 handler.
-        counted = ScimClientMiddleware(
-            super().build_middleware_stack(), self.state.services.support.clients
-        )
         return RequestContextMiddleware(
-            counted,
+            super().build_middleware_stack(),
             https=self.https,
             max_url_bytes=self.max_url_bytes,
             max_header_bytes=self.max_header_bytes,
+            observe_scim=self.state.services.support.clients.observe,
         )
 
 

@@ -11,7 +11,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.db import Tx
 from app.logs import request_id_var
@@ -119,6 +119,18 @@ class ScimClients:
         entry[0] += 1
         entry[2] = clock
 
+    def observe(self, scope: Scope, status: int) -> None:
+        """Count one request under /scim/ (called with its final status, after any error
+        handler); its token is the one `authenticate` put in the request's state."""
+        token = scope.get("state", {}).get("token")
+        agent = next((v for k, v in scope["headers"] if k == _USER_AGENT), b"")
+        self.add(
+            token.id if token is not None else "",
+            printable(agent.decode("latin-1"), MAX_USER_AGENT) or "(none)",
+            endpoint(scope["method"], scope["path"]),
+            status,
+        )
+
     def take(self) -> list[ClientCount]:
         counts, self._counts = self._counts, {}
         return [
@@ -154,34 +166,3 @@ class SupportRecorder:
 def write_pending(tx: Tx, events: list[LogEvent], counts: list[ClientCount]) -> None:
     add_log_events(tx, events)
     add_client_counts(tx, counts)
-
-
-class ScimClientMiddleware:
-    """Counts every request under /scim/ once its status is known (after any error handler)."""
-
-    def __init__(self, app: ASGIApp, clients: ScimClients) -> None:
-        self.app, self.clients = app, clients
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/scim/"):
-            await self.app(scope, receive, send)
-            return
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            token = scope.get("state", {}).get("token")
-            agent = next((v for k, v in scope["headers"] if k == _USER_AGENT), b"")
-            self.clients.add(
-                token.id if token is not None else "",
-                printable(agent.decode("latin-1"), MAX_USER_AGENT) or "(none)",
-                endpoint(scope["method"], scope["path"]),
-                status,
-            )
