@@ -91,6 +91,19 @@ def _parser() -> argparse.ArgumentParser:
     bk = db_sub.add_parser("backup", help="consistent online copy of the database")
     bk.add_argument("dest", help="file to create")
 
+    bundle = sub.add_parser(
+        "support-bundle", help="one .zip for Webrix support: versions, redacted config, errors"
+    )
+    bundle.add_argument(
+        "--since", default="24h", help="window of errors to include, e.g. 2h, 24h, 7d (default 24h)"
+    )
+    bundle.add_argument("--out", metavar="FILE", help="file to create (default: in this folder)")
+    bundle.add_argument(
+        "--include-users",
+        action="store_true",
+        help="also list users and their email addresses (left out by default)",
+    )
+
     demo = sub.add_parser("demo", help="run everything locally with a built-in identity provider")
     demo.add_argument("--data", default="data", help="folder for the demo config and database")
     demo.add_argument("--port", type=_port, default=8080, help="port of the service (default 8080)")
@@ -230,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token_command(cfg, args)
         if args.command == "check":
             return _check(cfg)
+        if args.command == "support-bundle":
+            from app.support.command import support_bundle
+
+            return support_bundle(cfg, args, lambda: _check(cfg))
         if args.command == "db":
             backup(cfg.database.path, args.dest)
             print(f"Backed up {cfg.database.path} to {args.dest} (integrity check: ok)")

@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -181,8 +182,10 @@ class RequestContextMiddleware:
         https: bool = False,
         max_url_bytes: int = 8192,
         max_header_bytes: int = 32_768,
+        observe_scim: Callable[[Scope, int], None] | None = None,
     ) -> None:
         self.app = app
+        self.observe_scim = observe_scim  # told each /scim/ request's final status
         self.max_url_bytes, self.max_header_bytes = max_url_bytes, max_header_bytes
         chosen = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
         self.headers = [(name.lower().encode(), value.encode()) for name, value in chosen]
@@ -238,6 +241,8 @@ class RequestContextMiddleware:
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
+            if self.observe_scim is not None and scope["path"].startswith("/scim/"):
+                self.observe_scim(scope, status)
             query = "…" if too_long else redact_query(raw_query.decode("latin-1"))
             client = scope.get("client")
             access_log.info(

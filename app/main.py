@@ -41,6 +41,7 @@ class _App(Starlette):
             https=self.https,
             max_url_bytes=self.max_url_bytes,
             max_header_bytes=self.max_header_bytes,
+            observe_scim=self.state.services.support.clients.observe,
         )
 
 
@@ -92,6 +93,7 @@ def create_app(
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(svc.watch_other_processes)
                 tasks.start_soon(svc.keep_audit_retention)
+                tasks.start_soon(svc.keep_support_records)
                 yield
                 tasks.cancel_scope.cancel()
         finally:

@@ -20,6 +20,7 @@ from app.locks import KeyedLocks
 from app.logs import flush_logs
 from app.store import audit
 from app.store.tokens import ApiToken, TokenCache, UsageRecorder
+from app.support.recorder import SupportRecorder, write_pending
 from app.throttle import Tally, Throttle
 
 USER_AGENT = "webrix-identity/0.1"
@@ -27,6 +28,7 @@ WATCH_INTERVAL = 0.5  # seconds between looks for commits by other processes
 RETENTION_INTERVAL = 3600.0  # seconds between audit retention passes
 RETENTION_FIRST = 30.0  # seconds after start-up before the first
 RETENTION_BATCH = 1000  # audit events deleted per write
+SUPPORT_INTERVAL = 5.0  # seconds between writes of the support records (log ring, SCIM clients)
 log = logging.getLogger("webrix")
 
 
@@ -88,6 +90,7 @@ class Services:
     )
     used_states: UsedStates = field(default_factory=UsedStates)
     new_tokens: NewTokens = field(default_factory=NewTokens)
+    support: SupportRecorder = field(default_factory=SupportRecorder)
     _db: Database | None = None
     _http: httpx.AsyncClient | None = None
     _oidc: OidcClient | None = None
@@ -130,6 +133,23 @@ class Services:
             follow_redirects=False,
         )
         self._oidc = make_oidc_client(self.config, self._http)
+        self.support.attach()
+
+    async def write_support_records(self) -> None:
+        """Write the log warnings and SCIM client counts gathered since the last write (kept
+        for the next try if the write fails: a full disk must not lose them, nor log about it)."""
+        events, counts = self.support.pending()
+        if not events and not counts:
+            return
+        try:
+            await self.db.write(write_pending, events, counts)
+        except Exception:
+            self.support.give_back(events, counts)
+
+    async def keep_support_records(self, interval: float = SUPPORT_INTERVAL) -> None:
+        while True:
+            await anyio.sleep(interval)
+            await self.write_support_records()
 
     async def enforce_retention(self, batch: int = RETENTION_BATCH) -> int:
         """Delete audit events past `[audit] retention_days`, `batch` at a time (each its own
@@ -177,6 +197,9 @@ class Services:
                 self.tokens.clear()
 
     async def stop(self) -> None:
+        self.support.detach()
+        if self._db is not None:
+            await self.write_support_records()
         if self._http is not None:
             await self._http.aclose()
             self._http = None

@@ -243,3 +243,32 @@ def test_forwarded_client_address_is_believed_only_from_trusted_proxies(tmp_path
             out = server.stop()
         line = next(line for line in out.splitlines() if f"fwd-{port}" in line)
         assert f"] {expected} " in line, line
+
+
+def test_support_bundle_file(tmp_path: Path) -> None:
+    """The CLI's bundle: a new 0600 file; an unreachable provider is reported inside it."""
+    closed = free_port()
+    issuer = f"http://127.0.0.1:{closed}/"
+    cfg = write_toml(
+        tmp_path / "config.toml",
+        config_data(tmp_path / "w.db", jumpcloud={"issuer": issuer, "timeout_seconds": 2}),
+    )
+    created = webrix("--config", str(cfg), "token", "create", "--name", "JumpCloud SCIM")
+    token = created.stdout.strip().splitlines()[-1]
+    out = tmp_path / "bundle.zip"
+    made = webrix("--config", str(cfg), "support-bundle", "--since", "2h", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert f"Wrote {out}" in made.stdout
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    import zipfile
+
+    with zipfile.ZipFile(out) as archive:
+        files = {n: archive.read(n).decode() for n in archive.namelist()}
+    check = files["webrix-support/check.txt"]
+    assert "PROBLEM" in check and "exit status: 1" in check
+    assert '"problem"' in files["webrix-support/idp.json"]
+    assert all(token not in text and "test-client-secret" not in text for text in files.values())
+    again = webrix("--config", str(cfg), "support-bundle", "--out", str(out))
+    assert again.returncode == 1 and "already exists" in again.stderr
+    bad = webrix("--config", str(cfg), "support-bundle", "--since", "forever")
+    assert bad.returncode == 2 and "--since" in bad.stderr

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
+from joserfc.jwk import KeySet
 
 from app.auth.discovery import ProviderDiscovery, ProviderMetadata
 from app.auth.errors import (
@@ -297,6 +298,11 @@ class OidcClient:
         if post_logout_redirect_uri:
             params["post_logout_redirect_uri"] = post_logout_redirect_uri
         return _with_query(meta.end_session_endpoint, params)
+
+    async def documents(self) -> tuple[ProviderMetadata, KeySet]:
+        """Discovery and JWKS fetched afresh, never from the cache (checks, support bundle)."""
+        meta = await self._discovery.fetch_metadata()
+        return meta, await self._discovery.fetch_jwks(meta)
 
     async def check(self) -> list[str]:
         """Fetch discovery and JWKS afresh and describe them; OidcError on a hard problem."""

@@ -1,0 +1,54 @@
+"""`webrix support-bundle`: the bundle written to a new file only its owner can read."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import anyio
+import httpx
+
+from app.config import Config
+from app.durations import parse_duration
+from app.services import USER_AGENT
+from app.support.bundle import build
+
+
+def support_bundle(cfg: Config, args: argparse.Namespace, check: Callable[[], int]) -> int:
+    try:
+        since = parse_duration(args.since, maximum=parse_duration("365d"))
+    except ValueError as exc:
+        print(f"webrix: --since: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or f"webrix-support-{datetime.now(UTC):%Y%m%d-%H%M%S}.zip"
+    if os.path.exists(out):
+        print(f"webrix: {out} already exists; choose another --out", file=sys.stderr)
+        return 1
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        status = check()
+    report.write(f"\n(webrix check exit status: {status})\n")
+
+    async def make() -> bytes:
+        timeout = cfg.auth.jumpcloud.timeout_seconds
+        async with httpx.AsyncClient(timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
+            return await build(
+                cfg,
+                http,
+                check_report=report.getvalue(),
+                since=since,
+                include_users=args.include_users,
+            )
+
+    data = anyio.run(make)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    print(f"Wrote {out} ({len(data)} bytes). It holds no secret, token or end-user email")
+    print("address (see README.txt inside); attach it to your message to Webrix support.")
+    return 0

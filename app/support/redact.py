@@ -1,0 +1,72 @@
+"""What keeps secrets and end users out of a support bundle: the effective configuration with
+every secret replaced by `<set>`/`<not set>` and its length, and a last scrub of every file."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from app.config import Config
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,})")
+_API_TOKEN = re.compile(r"wxt_[A-Za-z0-9_-]{16,}")  # a prefix (shown in lists) is shorter
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?")
+_AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+
+
+def secret_field(f: dataclasses.Field[Any]) -> bool:
+    """Config fields that hold secrets are the ones declared `repr=False`."""
+    return not f.repr
+
+
+def redacted_config(config: Config) -> dict[str, Any]:
+    """The effective configuration as plain data; secrets as `<set> (N characters)`."""
+
+    def walk(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            out: dict[str, Any] = {}
+            for f in dataclasses.fields(obj):
+                value = getattr(obj, f.name)
+                if secret_field(f):
+                    out[f.name] = f"<set> ({len(value)} characters)" if value else "<not set>"
+                else:
+                    out[f.name] = walk(value)
+            return out
+        if isinstance(obj, tuple | list):
+            return [walk(v) for v in obj]
+        return obj
+
+    data: dict[str, Any] = walk(config)
+    return data
+
+
+def secrets_of(config: Config) -> list[str]:
+    """Every secret value the configuration holds (for the final scrub)."""
+    found: list[str] = []
+
+    def walk(obj: Any) -> None:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            for f in dataclasses.fields(obj):
+                value = getattr(obj, f.name)
+                if secret_field(f) and isinstance(value, str) and value:
+                    found.append(value)
+                else:
+                    walk(value)
+
+    walk(config)
+    return found
+
+
+def scrub(text: str, *, secrets: list[str], include_users: bool) -> str:
+    """`text` without any secret, API token, JWT, Authorization credential or (unless
+    `include_users`) email address, whatever put it there."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "<secret removed>")
+    text = _API_TOKEN.sub("wxt_<removed>", text)
+    text = _JWT.sub("<JWT removed>", text)
+    text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)} <removed>", text)
+    if not include_users:
+        text = _EMAIL.sub(lambda m: f"<user>@{m.group(1)}", text)
+    return text

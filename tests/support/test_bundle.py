@@ -1,0 +1,185 @@
+"""The support bundle holds each section the issue lists and nothing that signs anyone in or
+names an end user: made from a service that has done a sign-in, a SCIM push and a failed
+sign-in, every file is searched for every secret, token, cookie and email the test created."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from app.config import Config
+from app.services import Services
+from app.support.bundle import build
+from tests.auth.sso import CLIENT_SECRET, Sso, sso_app
+from tests.scim.client import Scim, scim_beside
+
+pytestmark = pytest.mark.anyio
+
+EMPLOYEE = "grace.hopper@navy.example"  # pushed by SCIM, never signs in
+ADMIN_EMAIL = "ada@example.com"  # the FakeProvider's default user (signs in)
+
+
+@dataclass
+class Used:
+    """A service after a sign-in, a SCIM push and a failed sign-in, and every secret it saw."""
+
+    sso: Sso
+    scim: Scim
+    secrets: list[str]
+    emails: list[str]
+
+    @property
+    def services(self) -> Services:
+        svc: Services = self.sso.app.state.services
+        return svc
+
+    async def bundle(self, **options: Any) -> dict[str, str]:
+        svc = self.services
+        await svc.write_support_records()
+        data = await build(
+            svc.config,
+            svc.http,
+            check_report="Config test.toml: OK\n",
+            recent_logs=list(svc.support.ring.recent),
+            **options,
+        )
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {
+                name.removeprefix("webrix-support/"): archive.read(name).decode()
+                for name in archive.namelist()
+            }
+
+
+@asynccontextmanager
+async def used_service(make_config: Callable[..., Config]) -> AsyncIterator[Used]:
+    async with sso_app(make_config) as sso, scim_beside(sso) as scim:
+        await sso.signed_in()
+        cookies = [c.value for c in sso.client.cookies.jar if c.value]
+        id_tokens = [r[0] for r in await sso.db.fetch_all("SELECT id_token FROM sessions") if r[0]]
+        user = await scim.create_user(
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": EMPLOYEE,
+                "emails": [{"value": EMPLOYEE, "primary": True}],
+            }
+        )
+        await scim.post(
+            "/Groups",
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Engineering",
+                "members": [{"value": user["id"]}],
+            },
+            headers={"User-Agent": "JumpCloud SCIM/1.0"},
+        )
+        await scim.get("/Users", token="wxt_" + "x" * 40)  # an unknown token: a 401 counted
+        sso.client.cookies.clear()
+        location = await sso.start()
+        await sso.callback(sso.fake.authorize(location, error="access_denied"))
+        secrets = [
+            CLIENT_SECRET,
+            sso.config.server.secret_key,
+            scim.token,
+            *scim.tokens_made.values(),
+            *cookies,
+            *id_tokens,
+        ]
+        assert cookies and id_tokens and scim.token  # the search below has something to find
+        yield Used(sso, scim, secrets, [EMPLOYEE, ADMIN_EMAIL])
+
+
+async def test_bundle_holds_each_section_and_no_secret(
+    make_config: Callable[..., Config],
+) -> None:
+    async with used_service(make_config) as used:
+        files = await used.bundle()
+        token_id = used.scim.token_id
+    assert set(files) == {
+        "README.txt",
+        "system.json",
+        "config.json",
+        "check.txt",
+        "database.json",
+        "errors.json",
+        "scim_clients.json",
+        "idp.json",
+    }
+    for name, text in files.items():
+        for secret in used.secrets:
+            assert secret not in text, f"a secret in {name}"
+        for email in used.emails:
+            assert email.lower() not in text.lower(), f"{email} in {name}"
+        assert "wxt_x" not in text and "Bearer " not in text
+    system = json.loads(files["system.json"])
+    assert {"webrix", "python", "sqlite", "platform"} <= set(system)
+    config = json.loads(files["config.json"])
+    assert (
+        config["auth"]["jumpcloud"]["client_secret"] == f"<set> ({len(CLIENT_SECRET)} characters)"
+    )
+    assert config["server"]["secret_key"].startswith("<set> (")
+    assert config["auth"]["jumpcloud"]["client_id"] == "test-client"
+    db = json.loads(files["database.json"])
+    assert db["integrity_check"] == ["ok"]
+    assert db["counts"]["users"] == 2 and db["counts"]["groups"] == 1
+    assert db["counts"]["sessions"] == 1
+    assert db["user_email_domains"] == {"navy.example": 1, "example.com": 1}
+    assert db["file_bytes"] > 0 and "wal_bytes" in db and db["schema_version"] >= 3
+    assert [t["id"] for t in db["tokens"]] == [token_id]
+    prefix = db["tokens"][0]["prefix"]
+    assert "hash" not in db["tokens"][0] and len(prefix) >= 8 and used.scim.token.startswith(prefix)
+    errors = json.loads(files["errors.json"])
+    refused = [e for e in errors["audit"] if e["action"] == "auth.signin.refused"]
+    assert len(refused) == 1 and refused[0]["request_id"]
+    clients = json.loads(files["scim_clients.json"])
+    pushes = [c for c in clients if c["user_agent"] == "JumpCloud SCIM/1.0"]
+    assert pushes == [
+        {
+            "token_id": token_id,
+            "token_name": pushes[0]["token_name"],
+            "user_agent": "JumpCloud SCIM/1.0",
+            "endpoint": "POST /Groups",
+            "status": 201,
+            "count": 1,
+            "first_seen": pushes[0]["first_seen"],
+            "last_seen": pushes[0]["last_seen"],
+        }
+    ]
+    unknown = [c for c in clients if c["token_id"] == "" and c["endpoint"] == "GET /Users"]
+    assert [(c["status"], c["count"]) for c in unknown] == [(401, 1)]
+    idp = json.loads(files["idp.json"])
+    assert idp["discovery"]["issuer"] == used.sso.fake.issuer
+    assert idp["key_ids"] == ["fake-key-1"]
+    assert (
+        "What was removed" in files["README.txt"]
+        and "only counts and email domains" in (files["README.txt"])
+    )
+
+
+async def test_include_users_lists_them(make_config: Callable[..., Config]) -> None:
+    async with used_service(make_config) as used:
+        files = await used.bundle(include_users=True)
+    users = json.loads(files["users.json"])
+    assert sorted(u["email"] for u in users) == sorted(used.emails)
+    for text in files.values():
+        for secret in used.secrets:
+            assert secret not in text
+
+
+async def test_log_window_and_ring(make_config: Callable[..., Config]) -> None:
+    async with used_service(make_config) as used:
+        import logging
+
+        logging.getLogger("webrix.test").warning("disk nearly full for %s", EMPLOYEE)
+        files = await used.bundle(since=timedelta(hours=1))
+    logged = json.loads(files["errors.json"])["log"]
+    assert [e["message"] for e in logged if e["logger"] == "webrix.test"] == [
+        "disk nearly full for <user>@navy.example"
+    ]
