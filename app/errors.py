@@ -60,13 +60,12 @@ class NotFound(AppError):
 
 @dataclass(frozen=True)
 class Action:
-    """A way on from an error page: a link, or a button posting a form (with the CSRF token)."""
+    """A way on from an error page: a link shown as a button."""
 
     label: str
     href: str
     id: str
     kind: str = ""  # "" (primary) or "secondary"
-    post: bool = False
 
 
 _TO_DASHBOARD = Action("Go to the dashboard", "/", "to-dashboard")

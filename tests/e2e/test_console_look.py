@@ -327,3 +327,23 @@ def test_the_accessibility_check_can_fail(browser: Browser) -> None:
         assert {"label", "color-contrast"} <= found, found
     finally:
         context.close()
+
+
+def test_the_keyboard_skips_to_main_with_visible_focus(browser: Browser, console: Console) -> None:
+    context = _context(browser, console, "admin", 390)
+    try:
+        page = context.new_page()
+        page.goto(f"{console.base}/admin/users")
+        focused = "document.activeElement"
+        outline = f"getComputedStyle({focused}).outlineStyle"
+        page.keyboard.press("Tab")
+        assert page.evaluate(f"{focused}.className") == "skip"
+        assert page.evaluate(f"{focused}.getBoundingClientRect().top") >= 0  # shown when focused
+        assert page.evaluate(outline) == "solid"
+        page.keyboard.press("Enter")
+        assert page.evaluate(f"{focused}.id") == "main"
+        page.keyboard.press("Tab")  # the first control of the page, past the header
+        assert page.evaluate(f"{focused}.closest('main') !== null")
+        assert page.evaluate(outline) == "solid"
+    finally:
+        context.close()
