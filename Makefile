@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OIDC_PROVIDER := tests/e2e/oidc-provider
+AXE := tests/e2e/axe
 
 .PHONY: run test lint typecheck pytest test-deps bench mutation clean
 
@@ -22,13 +23,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/webrix demo $(DEMO_ARGS)
 
-# Peers the end-to-end tests drive: Debian's Chromium and the npm OpenID provider.
+# Peers the end-to-end tests drive: Debian's Chromium, the npm OpenID provider and axe-core.
 test-deps: $(VENV)/.installed-test
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@if [ -f $(OIDC_PROVIDER)/package-lock.json ]; then \
 	  cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error; fi
+	cd $(AXE) && npm ci --no-audit --no-fund --loglevel=error
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -55,4 +57,4 @@ mutation: $(VENV)/.installed-test
 	$(BIN)/python tests/mutation.py $(MUTATION_ARGS)
 
 clean:
-	rm -rf $(VENV) $(OIDC_PROVIDER)/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(OIDC_PROVIDER)/node_modules $(AXE)/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -14,6 +14,10 @@ Anything else is a 500 whose page shows only the request id; the traceback goes 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from http import HTTPStatus
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -54,6 +58,27 @@ class NotFound(AppError):
     title = "Not found"
 
 
+@dataclass(frozen=True)
+class Action:
+    """A way on from an error page: a link shown as a button."""
+
+    label: str
+    href: str
+    id: str
+    kind: str = ""  # "" (primary) or "secondary"
+
+
+_TO_DASHBOARD = Action("Go to the dashboard", "/", "to-dashboard")
+# What a person reads for Starlette's own errors (whose detail is the bare status phrase).
+_HTTP_TEXT = {
+    404: (
+        "Page not found",
+        "There is no page at this address. The link may be mistyped or out of date.",
+    ),
+    405: ("Method not allowed", "This address does not accept that kind of request."),
+}
+
+
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     return path.startswith(("/api/", "/scim/")) or path in ("/healthz", "/readyz")
@@ -68,11 +93,14 @@ def error_response(
     retry_url: str | None = None,
     page: bool = False,
     headers: dict[str, str] | None = None,
+    actions: Sequence[Action] | None = None,
 ) -> Response:
     """Render an error as JSON or as the HTML error page, always with the request id.
 
     `page` forces the HTML page for routes under /api/ that browsers navigate to (sign-in,
-    callback, sign-out), where JSON would leave a person at a raw document.
+    callback, sign-out), where JSON would leave a person at a raw document. The page keeps the
+    navigation of the signed-in user when this request already knows who that is (see
+    `_find_viewer`); `actions` replace the default ways on (try again, or the dashboard).
     """
     rid = current_request_id()
     if request.url.path.startswith("/scim/"):
@@ -88,35 +116,71 @@ def error_response(
             status_code=status,
             headers=headers,
         )
+    if actions is None:
+        if retry_url:
+            actions = [Action("Try again", retry_url, "try-again")]
+        elif status in (403, 404):
+            actions = [_TO_DASHBOARD]
+    context = {
+        "status": status,
+        "title": title,
+        "message": message,
+        "request_id": rid,
+        "actions": actions or [],
+        "current": getattr(request.state, "current_user", None),
+    }
     templates = getattr(request.app.state, "templates", None)
-    if templates is None:
-        return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
-    response: Response = templates.TemplateResponse(
-        request,
-        "error.html",
-        {
-            "status": status,
-            "title": title,
-            "message": message,
-            "request_id": rid,
-            "retry_url": retry_url,
-        },
-        status_code=status,
-        headers=headers,
+    try:
+        if templates is not None:
+            response: Response = templates.TemplateResponse(
+                request, "error.html", context, status_code=status, headers=headers
+            )
+            return response
+    except Exception:  # an error page must never fail: fall back to a bare one
+        log.exception("the error page could not be rendered")
+    bare = (
+        f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+        f"<p>{escape(message)}</p><p>Request id {escape(rid)}</p>"
     )
-    return response
+    return HTMLResponse(bare, status_code=status, headers=headers)
+
+
+async def _find_viewer(request: Request) -> None:
+    """Learn who is signed in, so the error page keeps their navigation.
+
+    Costs nothing when the request already asked (the user is cached on request.state) or
+    carries no session cookie, and one indexed read otherwise; any failure just means a page
+    without navigation. Only for errors that leave the database usable (not 500 or 503).
+    """
+    if hasattr(request.state, "current_user") or _wants_json(request):
+        return
+    try:
+        # Imported here: app.auth.sessions raises this module's Forbidden.
+        from app.auth.sessions import current_user
+
+        await current_user(request)
+    except Exception:
+        log.warning("error page: the signed-in user could not be looked up", exc_info=True)
+        request.state.current_user = None
 
 
 async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
+    await _find_viewer(request)
     return error_response(request, exc.status, exc.title, exc.message)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    titles = {404: "Not found", 405: "Method not allowed"}
-    title = titles.get(exc.status_code, "Error")
-    response = error_response(request, exc.status_code, title, str(exc.detail))
+    title, message = "Error", str(exc.detail)
+    if exc.status_code in _HTTP_TEXT:
+        default_title, default_message = _HTTP_TEXT[exc.status_code]
+        title = default_title
+        # Starlette's detail is the bare status phrase ("Not Found"): never repeat the title.
+        if message.lower() == title.lower() or message == HTTPStatus(exc.status_code).phrase:
+            message = default_message
+    await _find_viewer(request)
+    response = error_response(request, exc.status_code, title, message)
     if exc.headers:
         response.headers.update(exc.headers)
     return response

@@ -24,9 +24,11 @@ async def _admin(request: Request) -> CurrentUser | Response:
             f"/api/auth/signin/jumpcloud?{urlencode({'callbackUrl': target})}", status_code=302
         )
     if not current.admin:
+        # Said to an employee, not to whoever edits the config: no key names here.
         raise Forbidden(
-            "The admin console is for administrators. Ask for your email to be added to "
-            "[access] admin_emails, or to be put in one of the [access] admin_groups."
+            "This page is for Webrix administrators. If your work needs it, ask an "
+            "administrator to grant you access.",
+            title="Administrators only",
         )
     return current
 

@@ -20,7 +20,7 @@ from app.auth.oidc import SignInResult
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 from app.config import Config
 from app.db import Tx
-from app.errors import Forbidden, error_response
+from app.errors import Action, Forbidden, error_response
 from app.logs import current_request_id
 from app.services import Services, services
 from app.store import audit
@@ -84,8 +84,10 @@ async def signin(request: Request) -> Response:
     svc = services(request)
     return_to = safe_return_path(request.query_params.get("callbackUrl"))
     tx = svc.oidc.new_transaction(return_to)
+    # prompt=login (and only that) asks the provider for a fresh sign-in: "someone else".
+    extra = {"prompt": "login"} if request.query_params.get("prompt") == "login" else None
     try:
-        url = await svc.oidc.authorization_url(tx)
+        url = await svc.oidc.authorization_url(tx, extra_params=extra)
     except ProviderUnreachable as exc:
         log.warning("identity provider unreachable: %s", exc.message)
         return _page(
@@ -227,7 +229,29 @@ async def _refusal(request: Request, svc: Services, exc: OidcError | SignInRefus
         detail={"reason": exc.code},
         **_where(request),
     )
-    return _page(request, status, title, message, retry=status != 403)
+    if status == 403:
+        return await _refused_page(request, svc, title, message)
+    return _page(request, status, title, message, retry=True)
+
+
+async def _refused_page(request: Request, svc: Services, title: str, message: str) -> Response:
+    """A refusal about the person (deactivated, not provisioned): the provider still has them
+    signed in, so "the dashboard" or "try again" would come straight back here. Offer to sign
+    out at the provider, or to sign in there as someone else."""
+    config = svc.config
+    signed_out = f"{config.public_url}/signed-out"
+    try:
+        logout = await svc.oidc.end_session_url(
+            None, config.auth.jumpcloud.post_logout_redirect_uri or None
+        )
+    except OidcError:
+        logout = None
+    actions = [
+        Action("Sign in as someone else", f"{SIGNIN_PATH}?prompt=login", "switch-user"),
+        Action("Sign out", logout or signed_out, "signout-provider", kind="secondary"),
+    ]
+    headers = {"Cache-Control": "no-store"}
+    return error_response(request, 403, title, message, page=True, headers=headers, actions=actions)
 
 
 async def _admit(request: Request, svc: Services, result: SignInResult) -> User:
