@@ -13,9 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -33,7 +35,7 @@ from app.auth.idtoken import IdTokenVerifier, b64url, pinned_algorithms
 from app.auth.provider_http import ProviderHttp
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 
-__all__ = ["OidcClient", "SignInResult", "code_challenge"]
+__all__ = ["OidcClient", "ProbeAnswer", "SignInResult", "code_challenge"]
 
 # Claims that describe the ID token itself: userinfo may not override them.
 _PROTECTED_CLAIMS = frozenset(
@@ -55,6 +57,27 @@ class SignInResult:
     groups: list[str]
     id_token: str = field(repr=False)
     claims: dict[str, Any] = field(repr=False)
+    # For a test sign-in: the ID token's own claims, the userinfo answer if one was fetched,
+    # and which claim the groups came from.
+    id_token_claims: dict[str, Any] = field(default_factory=dict, repr=False)
+    userinfo: dict[str, Any] | None = field(default=None, repr=False)
+    userinfo_error: str | None = None
+    groups_claim: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """How an endpoint answered a diagnostic request; provider text clipped, secret removed."""
+
+    status: int
+    error: str | None
+    description: str | None
+    location: str | None = None
+
+
+_HTML_ERROR = re.compile(
+    r"\b(invalid_[a-z_]{1,40}|unauthorized_client|unsupported_response_type|access_denied)\b"
+)
 
 
 class OidcClient:
@@ -108,9 +131,9 @@ class OidcClient:
 
     # -- the sign-in flow ---------------------------------------------------------------
 
-    def new_transaction(self, return_to: str) -> LoginTransaction:
+    def new_transaction(self, return_to: str, *, test_for: str | None = None) -> LoginTransaction:
         """Fresh state, nonce and PKCE verifier for one sign-in attempt."""
-        return LoginTransaction.new(return_to, created_at=self._clock())
+        return LoginTransaction.new(return_to, created_at=self._clock(), test_for=test_for)
 
     async def authorization_url(
         self, tx: LoginTransaction, *, extra_params: Mapping[str, str] | None = None
@@ -131,9 +154,10 @@ class OidcClient:
         return _with_query(meta.authorization_endpoint, {**params, **extra})
 
     async def handle_callback(
-        self, params: Mapping[str, str], tx: LoginTransaction
+        self, params: Mapping[str, str], tx: LoginTransaction, *, always_userinfo: bool = False
     ) -> SignInResult:
-        """Check the callback, redeem the code and verify the ID token; OidcError if not OK."""
+        """Check the callback, redeem the code and verify the ID token; OidcError if not OK.
+        `always_userinfo` (a test sign-in) fetches userinfo even when the ID token has email."""
         meta = await self.metadata()
         iss = params.get("iss")
         if iss is None and meta.iss_parameter_supported:
@@ -170,34 +194,29 @@ class OidcClient:
         claims = await self._id_tokens.verify(
             id_token, access_token, issuer=meta.issuer, nonce=tx.nonce
         )
+        id_token_claims = claims
+        userinfo: dict[str, Any] | None = None
+        userinfo_error: str | None = None
         if "email" not in claims and meta.userinfo_endpoint:
             userinfo = await self._userinfo(meta.userinfo_endpoint, access_token, claims["sub"])
             claims = {
                 **claims,
                 **{k: v for k, v in userinfo.items() if k not in _PROTECTED_CLAIMS},
             }
-        return self._result(claims, id_token)
+        elif always_userinfo and meta.userinfo_endpoint:
+            try:  # sign-in itself does not need it here: a failure is only reported
+                userinfo = await self._userinfo(meta.userinfo_endpoint, access_token, claims["sub"])
+            except OidcError as exc:
+                userinfo_error = exc.message
+        result = self._result(claims, id_token, id_token_claims, userinfo)
+        return replace(result, userinfo_error=userinfo_error) if userinfo_error else result
 
     async def _redeem(
         self, meta: ProviderMetadata, code: str, tx: LoginTransaction
     ) -> tuple[str, str]:
         """POST the code to the token endpoint; returns (id_token, access_token)."""
-        # RFC 6749 §2.3.1: both parts form-urlencoded before the Basic encoding.
-        credentials = (
-            f"{quote_plus(self.client_id, safe='')}:{quote_plus(self._client_secret, safe='')}"
-        )
-        basic = base64.b64encode(credentials.encode()).decode("ascii")
-        response = await self._http.send(
-            "POST",
-            meta.token_endpoint,
-            "redeeming the authorization code",
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": self.redirect_uri,
-                "code_verifier": tx.code_verifier,
-            },
+        response = await self._token_request(
+            meta, code, tx.code_verifier, "redeeming the authorization code"
         )
         if response.status_code >= 500:
             raise ProviderUnreachable(
@@ -225,6 +244,28 @@ class OidcClient:
                 f"The token response's token_type is {clip(token_type, 30)!r}, not Bearer.",
             )
         return id_token, access_token
+
+    async def _token_request(
+        self, meta: ProviderMetadata, code: str, code_verifier: str, purpose: str
+    ) -> httpx.Response:
+        """The code exchange, authenticated with client_secret_basic."""
+        # RFC 6749 §2.3.1: both parts form-urlencoded before the Basic encoding.
+        credentials = (
+            f"{quote_plus(self.client_id, safe='')}:{quote_plus(self._client_secret, safe='')}"
+        )
+        basic = base64.b64encode(credentials.encode()).decode("ascii")
+        return await self._http.send(
+            "POST",
+            meta.token_endpoint,
+            purpose,
+            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.redirect_uri,
+                "code_verifier": code_verifier,
+            },
+        )
 
     async def _userinfo(self, url: str, access_token: str, sub: str) -> dict[str, Any]:
         response = await self._http.send(
@@ -254,11 +295,18 @@ class OidcClient:
             )
         return data
 
-    def _result(self, claims: dict[str, Any], id_token: str) -> SignInResult:
+    def _result(
+        self,
+        claims: dict[str, Any],
+        id_token: str,
+        id_token_claims: dict[str, Any],
+        userinfo: dict[str, Any] | None,
+    ) -> SignInResult:
         given = _string_claim(claims, "given_name")
         family = _string_claim(claims, "family_name")
         name = _string_claim(claims, "name") or " ".join(p for p in (given, family) if p)
         verified = claims.get("email_verified")
+        groups_claim, groups = self._groups(claims)
         return SignInResult(
             sub=claims["sub"],
             email=_string_claim(claims, "email"),
@@ -267,20 +315,24 @@ class OidcClient:
             given_name=given,
             family_name=family,
             name=name or None,
-            groups=self._groups(claims),
+            groups=groups,
             id_token=id_token,
             claims=claims,
+            id_token_claims=id_token_claims,
+            userinfo=userinfo,
+            groups_claim=groups_claim,
         )
 
-    def _groups(self, claims: Mapping[str, Any]) -> list[str]:
+    def _groups(self, claims: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+        """The claim the groups came from (the first configured one present) and its names."""
         for claim in self._groups_claims:
             if claim in claims:
                 value = claims[claim]
                 values = [value] if isinstance(value, str) else value
                 if not isinstance(values, list):
-                    return []
-                return list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
-        return []
+                    return claim, []
+                return claim, list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
+        return None, []
 
     # -- logout and diagnostics ---------------------------------------------------------
 
@@ -300,6 +352,10 @@ class OidcClient:
 
     async def check(self) -> list[str]:
         """Fetch discovery and JWKS afresh and describe them; OidcError on a hard problem."""
+        return (await self.diagnose())[1]
+
+    async def diagnose(self) -> tuple[ProviderMetadata, list[str]]:
+        """As `check`, also returning the discovery document it fetched."""
         meta = await self._discovery.fetch_metadata()
         raw = meta.raw
         findings = [
@@ -339,7 +395,54 @@ class OidcClient:
         keys = await self._discovery.fetch_jwks(meta)
         kids = ", ".join(str(k.kid) for k in keys)
         findings.append(f"JWKS {meta.jwks_uri}: {len(keys.keys)} usable key(s) ({kids}).")
-        return findings
+        return meta, findings
+
+    async def probe_token_endpoint(self, meta: ProviderMetadata) -> ProbeAnswer:
+        """Redeem a code that cannot exist, authenticated exactly as sign-in is: the provider
+        answers invalid_grant if it accepts the client credentials, invalid_client if not."""
+        response = await self._token_request(
+            meta,
+            secrets.token_urlsafe(32),
+            secrets.token_urlsafe(48),
+            "testing the Client ID and Client Secret",
+        )
+        try:
+            body: object = response.json()
+        except ValueError:
+            body = None
+        error = description = None
+        if isinstance(body, dict):
+            error = self._redact(body.get("error"), 64)
+            description = self._redact(body.get("error_description"), 200)
+        return ProbeAnswer(response.status_code, error, description)
+
+    async def probe_authorization(self, meta: ProviderMetadata) -> ProbeAnswer:
+        """Send the sign-in request a browser would (not following the answer): a provider
+        that does not know the client or its Redirect URI refuses it here."""
+        url = await self.authorization_url(self.new_transaction("/"))
+        response = await self._http.send(
+            "GET", url, "testing the sign-in request", headers={"Accept": "text/html"}
+        )
+        location = response.headers.get("location")
+        error = description = None
+        if location is not None:
+            query = dict(parse_qsl(urlsplit(location).query))
+            error = self._redact(query.get("error"), 64)
+            description = self._redact(query.get("error_description"), 200)
+        elif response.status_code >= 400:
+            found = _HTML_ERROR.search(response.text[:20_000])
+            error = found.group(1) if found else None
+            if "redirect_uri" in response.text[:20_000]:
+                description = "the answer mentions redirect_uri"
+        return ProbeAnswer(response.status_code, error, description, location)
+
+    def _redact(self, value: object, limit: int) -> str | None:
+        if value is None or value == "":
+            return None
+        text = str(value)
+        if self._client_secret:
+            text = text.replace(self._client_secret, "[redacted]")
+        return clip(text, limit)
 
 
 def code_challenge(verifier: str) -> str:
