@@ -430,10 +430,11 @@ class OidcClient:
             error = self._redact(query.get("error"), 64)
             description = self._redact(query.get("error_description"), 200)
         elif response.status_code >= 400:
-            found = _HTML_ERROR.search(response.text[:20_000])
+            page = response.text[:20_000]
+            found = _HTML_ERROR.search(page)
             error = found.group(1) if found else None
-            if "redirect_uri" in response.text[:20_000]:
-                description = "the answer mentions redirect_uri"
+            if "redirect_uri" in page and "redirect" not in (error or ""):
+                description = "its error page mentions redirect_uri"
         return ProbeAnswer(response.status_code, error, description, location)
 
     def _redact(self, value: object, limit: int) -> str | None:
