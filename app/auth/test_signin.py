@@ -22,15 +22,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.auth.admission import Admission, SignInRefused, decide
-from app.auth.errors import OidcError
+from app.auth.errors import OidcError, ProviderUnreachable
 from app.auth.oidc import SignInResult
 from app.auth.sessions import current_user, session_id_from
 from app.auth.transaction import LoginTransaction
+from app.config import Config
 from app.db import Tx
 from app.errors import error_response
 from app.logs import current_request_id
 from app.services import Services
 from app.store import audit, facts
+from app.store import groups as group_store
 
 log = logging.getLogger("webrix.auth")
 ACTION = "sso.test_signin"
@@ -79,6 +81,29 @@ def _match_text(admission: Admission, result: SignInResult) -> str:
     )
 
 
+def _decide(tx: Tx, result: SignInResult, config: Config) -> tuple[Admission, str]:
+    """The admission decision and, for the account it matches, whether (and why) that
+    account is an administrator here: by email or SCIM group, never by the groups claim."""
+    admission = decide(tx, result, config.access.jit_provisioning)
+    user = admission.user
+    groups = group_store.groups_of(tx, user.id) if user is not None else []
+    emails = {user.email, user.user_name} if user is not None else {result.email}
+    names = {g.lower() for g in config.access.admin_groups}
+    granting = [
+        g.display
+        for g in groups
+        if g.display.lower() in names or g.external_id in config.access.admin_group_external_ids
+    ]
+    if any(e and e.lower() in config.access.admin_emails for e in emails):
+        return admission, "yes: the email is in [access] admin_emails."
+    if granting:
+        return admission, f"yes: member of the SCIM group {', '.join(granting)}."
+    return admission, (
+        "no. Administrators are named by [access] admin_emails or by SCIM-pushed groups in "
+        "[access] admin_groups; the groups claim of a sign-in grants nothing."
+    )
+
+
 async def finish_test_sign_in(
     request: Request, svc: Services, params: dict[str, str], tx: LoginTransaction
 ) -> Response:
@@ -117,12 +142,15 @@ async def finish_test_sign_in(
     actor = f"user:{current.user.id}"
     result: SignInResult | None = None
     admission: Admission | None = None
+    admin_text: str | None = None
     refusal: tuple[str, str, str] | None = None  # code, title, message
     try:
         result = await svc.oidc.handle_callback(params, tx, always_userinfo=True)
-        admission = await svc.db.read(decide, result, svc.config.access.jit_provisioning)
+        admission, admin_text = await svc.db.read(_decide, result, svc.config)
     except SignInRefused as exc:
         refusal = (exc.code, exc.title, exc.message)
+    except ProviderUnreachable as exc:
+        refusal = (exc.code, "Identity provider unreachable", exc.message)
     except OidcError as exc:
         refusal = (exc.code, "The provider's answer was refused", exc.message)
     ok = refusal is None
@@ -156,6 +184,7 @@ async def finish_test_sign_in(
             "refusal": refusal,
             "result": result,
             "match": _match_text(admission, result) if admission and result else None,
+            "admin_text": admin_text,
             "id_token_claims": shown_claims(result.id_token_claims if result else None),
             "userinfo": shown_claims(result.userinfo if result else None),
             "userinfo_fetched": result is not None and result.userinfo is not None,

@@ -22,6 +22,7 @@ from tests.auth.sso import (
     session_cookie_set,
     sso_app,
 )
+from tests.scim.client import scim_beside
 
 pytestmark = pytest.mark.anyio
 
@@ -197,6 +198,7 @@ async def test_test_sign_in_shows_what_the_provider_sent_and_changes_nothing(
     text = response.text
     assert "Sign-in works" in text
     assert f"Signs in as {ADA}" in text and "already linked to this OpenID subject" in text
+    assert "yes: the email is in [access] admin_emails" in text
     assert 'data-claim="sub"' in text and admin.fake.user["sub"] in text
     assert 'data-claim="email"' in text and 'data-claim="nonce"' in text
     assert 'id="userinfo-claims"' in text  # fetched for the test, shown apart
@@ -222,6 +224,7 @@ async def test_a_new_user_would_be_created_just_in_time_but_is_not(admin: Sso) -
     text = response.text
     assert response.status_code == 200
     assert "would create grace@example.com just in time" in text
+    assert "the groups claim of a sign-in grants nothing" in text  # memberOf is not SCIM
     assert "claim <code>memberOf</code>: Engineering, &lt;script&gt;x&lt;/script&gt;" in text
     assert "<script>x</script>" not in text
     assert snapshot(admin) == rows_before
@@ -229,12 +232,27 @@ async def test_a_new_user_would_be_created_just_in_time_but_is_not(admin: Sso) -
     assert (await admin.session())["user"]["email"] == ADA
 
 
-async def test_a_scim_user_would_be_linked_by_verified_email_but_is_not(admin: Sso) -> None:
-    grace = await admin.add_user("grace@example.com")
+async def test_a_scim_user_would_be_linked_by_verified_email_but_is_not(
+    make_config: Callable[..., Config],
+) -> None:
+    async with sso_app(
+        make_config, access={"admin_emails": [ADA], "admin_groups": ["Webrix Admins"]}
+    ) as admin:
+        await admin.signed_in()
+        async with scim_beside(admin) as scim:
+            created = await scim.create_user({"userName": "grace@example.com"})
+            await scim.group("Webrix Admins", [created["id"]])
+        await _grace_would_be_linked(admin)
+
+
+async def _grace_would_be_linked(admin: Sso) -> None:
+    grace = await admin.user_by_email("grace@example.com")
+    assert grace is not None
     rows_before = snapshot(admin)
     location = await start_test(admin)
     response = await admin.callback(admin.fake.authorize(location, user=GRACE))
     assert "matched by the verified email address" in response.text
+    assert "yes: member of the SCIM group Webrix Admins" in response.text
     assert snapshot(admin) == rows_before
     stored = await admin.user_by_email("grace@example.com")
     assert stored is not None and stored.oidc_sub is None and stored.id == grace.id
