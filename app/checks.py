@@ -175,7 +175,8 @@ async def _provider_steps(client: OidcClient, steps: list[Step], skip_credential
         name = "Signing keys (JWKS)" if keys else "Discovery document"
         steps.append(Step(name, "problem", exc.message, fix=fix))
         return
-    steps.append(Step("Discovery document", "ok", findings[0], details=tuple(findings[1:-1])))
+    found = findings[0].removeprefix("Discovery document ")
+    steps.append(Step("Discovery document", "ok", found, details=tuple(findings[1:-1])))
     steps.append(Step("Signing keys (JWKS)", "ok", findings[-1]))
     if skip_credentials:
         steps.append(
