@@ -11,14 +11,17 @@ client secret never appears in a step: provider text is clipped and the secret r
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
 import anyio
 
+from app.auth.diagnostics import ProbeAnswer
+from app.auth.discovery import ProviderMetadata
 from app.auth.errors import OidcError
-from app.auth.oidc import OidcClient, ProbeAnswer
+from app.auth.oidc import OidcClient
 from app.config import Config
 from app.db import Tx
 from app.store import audit, facts
@@ -190,15 +193,15 @@ async def _provider_steps(client: OidcClient, steps: list[Step], skip_credential
         return
     answers: dict[str, ProbeAnswer | OidcError] = {}
 
-    async def probe(name: str, fn: str) -> None:
+    async def probe(name: str, fn: Callable[[ProviderMetadata], Awaitable[ProbeAnswer]]) -> None:
         try:
-            answers[name] = await getattr(client, fn)(meta)
+            answers[name] = await fn(meta)
         except OidcError as exc:
             answers[name] = exc
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(probe, "token", "probe_token_endpoint")
-        group.start_soon(probe, "authorize", "probe_authorization")
+    async with anyio.create_task_group() as group:  # both at once: one round trip of time
+        group.start_soon(probe, "token", client.probe_token_endpoint)
+        group.start_soon(probe, "authorize", client.probe_authorization)
     steps.append(_credentials_step(answers["token"], host))
     steps.append(_redirect_step(answers["authorize"], client.redirect_uri))
 
