@@ -293,6 +293,17 @@ async def test_a_bad_id_token_shows_the_refusal_reason(admin: Sso) -> None:
     assert (await admin.session())["user"]["email"] == ADA
 
 
+async def test_a_provider_refusal_names_the_jumpcloud_tab(admin: Sso) -> None:
+    location = await start_test(admin)
+    params = admin.fake.authorize(location, error="access_denied", error_description="not bound")
+    response = await admin.callback(params)
+    assert response.status_code == 200
+    assert "Sign-in refused" in response.text and "User Groups tab" in response.text
+    assert len(admin.fake.token_requests) == 1  # nothing to redeem
+    [event] = await admin.events("sso.test_signin")
+    assert event.detail == {"ok": False, "reason": "provider_error"}
+
+
 async def test_only_the_session_that_started_it_sees_the_result(
     admin: Sso, make_config: Callable[..., Config]
 ) -> None:
