@@ -185,17 +185,9 @@ def _token_command(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def _check(cfg: Config) -> int:
-    print(f"Config {cfg.source}: OK")
-    print()
-    print("Paste into JumpCloud (SSO → your Webrix app):")
-    print(f"  Redirect URI:   {cfg.redirect_uri}")
-    print("  Client Authentication Type: Client Secret Basic")
-    print("Paste into JumpCloud (Identity Management → SCIM):")
-    print(f"  Base URL:       {cfg.scim_base_url}")
-    print("  Token Key:      API Token (Bearer); create one with `webrix token create`")
-    from app.checks import check_provider
+    from app.checks_cli import check
 
-    return _run(lambda: check_provider(cfg))
+    return _run(lambda: check(cfg))
 
 
 def _serve(cfg: Config, args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from starlette.routing import Route
 from app.admin.audit import audit_log
 from app.admin.groups import groups
 from app.admin.overview import overview
-from app.admin.settings import settings
+from app.admin.settings import settings, test_connection, test_sign_in
 from app.admin.tokens import api_tokens
 from app.admin.users import users
 
@@ -18,6 +18,8 @@ def routes() -> list[Route]:
         Route("/admin", overview, name="admin"),
         Route("/admin/", overview),
         Route("/admin/settings", settings, name="admin_settings"),
+        Route("/admin/settings/test-connection", test_connection, methods=["POST"]),
+        Route("/admin/settings/test-signin", test_sign_in, methods=["POST"]),
         Route("/admin/api-tokens", api_tokens, methods=["GET", "POST"], name="admin_api_tokens"),
         Route("/admin/users", users, name="admin_users"),
         Route("/admin/groups", groups, name="admin_groups"),

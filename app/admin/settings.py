@@ -1,15 +1,57 @@
-"""The settings page: what the configuration file says, read-only."""
+"""The settings page: what the configuration file says (read-only), Test connection and
+Test sign-in (app/checks.py and app/auth/test_signin.py do the work)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.admin.common import admin_page, render
-from app.auth.sessions import CurrentUser
+from app.admin.common import actor, admin_page, client_ip, render
+from app.auth.routes import start_sign_in
+from app.auth.sessions import CurrentUser, check_csrf, session_id_from
+from app.auth.test_signin import session_binding
+from app.checks import Report, no_administrator, record, run_connection_test, unconfigured
+from app.logs import current_request_id
 from app.services import services
+from app.store import facts
+
+
+async def _page(request: Request, current: CurrentUser, report: Report | None) -> Response:
+    svc = services(request)
+    known = await svc.db.read(facts.all_facts)
+    context: dict[str, Any] = {
+        "config": svc.config,
+        "unconfigured": unconfigured(svc.config),
+        "no_administrator": no_administrator(svc.config),
+        "report": report,
+        "tested": known.get("sso.tested"),
+        "test_signin": known.get("sso.test_signin"),
+    }
+    return render(request, "admin_settings.html", current, **context)
 
 
 @admin_page
 async def settings(request: Request, current: CurrentUser) -> Response:
-    return render(request, "admin_settings.html", current, config=services(request).config)
+    return await _page(request, current, None)
+
+
+@admin_page
+async def test_connection(request: Request, current: CurrentUser) -> Response:
+    """POST: run the connection test now, record it, show the page with every step."""
+    form = await request.form()
+    check_csrf(request, current, form.get("csrfToken"))
+    svc = services(request)
+    report = await run_connection_test(svc.config, svc.oidc)
+    await svc.db.write(record, report, actor(current), client_ip(request), current_request_id())
+    return await _page(request, current, report)
+
+
+@admin_page
+async def test_sign_in(request: Request, current: CurrentUser) -> Response:
+    """POST: start a test sign-in bound to this administrator's session."""
+    form = await request.form()
+    check_csrf(request, current, form.get("csrfToken"))
+    session_id = session_id_from(request, services(request).config) or ""
+    return await start_sign_in(request, "/admin/settings", test_for=session_binding(session_id))

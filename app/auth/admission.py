@@ -4,7 +4,8 @@ one created just in time; refused, with a reason for the page and the audit log,
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
 
 from app.auth.oidc import SignInResult
 from app.db import Tx
@@ -28,15 +29,21 @@ class Where(TypedDict):
     request_id: str
 
 
-def admit(
-    tx: Tx,
-    result: SignInResult,
-    jit_provisioning: bool,
-    jit: tuple[UserFields, str] | None,
-    where: Where,
-) -> User:
+@dataclass(frozen=True)
+class Admission:
+    """Who a verified sign-in would be: `how` is "subject" (linked before), "email" (an
+    unlinked account with this verified email, to be linked) or "jit" (to be created)."""
+
+    how: Literal["subject", "email", "jit"]
+    user: User | None  # None when a user would be created just in time
+
+
+def decide(tx: Tx, result: SignInResult, jit_provisioning: bool) -> Admission:
+    """The admission decision, reading only (a test sign-in shows it); SignInRefused if none."""
     user = user_store.find_by_sub(tx, result.sub)
-    if user is None and result.email:
+    if user is not None:
+        return Admission("subject", _active(user))
+    if result.email:
         found = user_store.find_by_email(tx, result.email)
         if found is not None and found.oidc_sub is None:
             if not result.email_verified:  # else anyone able to claim an address takes it over
@@ -47,50 +54,41 @@ def admit(
                     "cannot be matched to an existing Webrix account. Ask your administrator "
                     "to check the user's email in JumpCloud.",
                 )
-            user_store.link_sub(tx, found.id, result.sub)
-            user = user_store.get(tx, found.id)
-        elif found is not None:
+            return Admission("email", _active(found))
+        if found is not None:
             raise SignInRefused(
                 "email_linked_elsewhere",
                 "Account mismatch",
                 "This email address belongs to a Webrix account linked to another JumpCloud "
                 "identity. Ask your administrator to check the account.",
             )
-    if user is None:
-        if not jit_provisioning:
-            raise SignInRefused(
-                "not_provisioned",
-                "No Webrix account",
-                "Your JumpCloud account has not been provisioned to Webrix yet. Ask your "
-                "administrator to assign you to the Webrix application in JumpCloud.",
-            )
-        if result.email and not result.email_verified:
-            raise SignInRefused(
-                "email_unverified",
-                "Email address not verified",
-                "JumpCloud did not confirm that this email address is verified, so no Webrix "
-                "account is created for it. Ask your administrator to check the user's email "
-                "in JumpCloud.",
-            )
-        if jit is None:
-            raise SignInRefused(
-                "no_email",
-                "No email address",
-                "JumpCloud did not send an email address. Ask your administrator to enable "
-                "the Email scope in the Webrix application's attribute mapping.",
-                status=400,
-            )
-        fields, resource_json = jit
-        user = user_store.create(tx, fields, resource_json, source="jit", oidc_sub=result.sub)
-        audit.record(
-            tx,
-            actor="system",
-            action="user.create.jit",
-            target_type="user",
-            target_id=user.id,
-            detail={"email": user.email},
-            **where,
+    if not jit_provisioning:
+        raise SignInRefused(
+            "not_provisioned",
+            "No Webrix account",
+            "Your JumpCloud account has not been provisioned to Webrix yet. Ask your "
+            "administrator to assign you to the Webrix application in JumpCloud.",
         )
+    if result.email and not result.email_verified:
+        raise SignInRefused(
+            "email_unverified",
+            "Email address not verified",
+            "JumpCloud did not confirm that this email address is verified, so no Webrix "
+            "account is created for it. Ask your administrator to check the user's email "
+            "in JumpCloud.",
+        )
+    if not result.email:
+        raise SignInRefused(
+            "no_email",
+            "No email address",
+            "JumpCloud did not send an email address. Ask your administrator to enable "
+            "the Email scope in the Webrix application's attribute mapping.",
+            status=400,
+        )
+    return Admission("jit", None)
+
+
+def _active(user: User) -> User:
     if not user.active:
         raise SignInRefused(
             "deactivated",
@@ -98,6 +96,39 @@ def admit(
             "Your Webrix account is deactivated. Ask your administrator to reactivate it "
             "in JumpCloud.",
         )
+    return user
+
+
+def admit(
+    tx: Tx,
+    result: SignInResult,
+    jit_provisioning: bool,
+    jit: tuple[UserFields, str] | None,
+    where: Where,
+) -> User:
+    """`decide`, then its writes: link the subject, or create the user just in time."""
+    decision = decide(tx, result, jit_provisioning)
+    if decision.how == "subject" and decision.user is not None:
+        return decision.user
+    if decision.how == "email" and decision.user is not None:
+        user_store.link_sub(tx, decision.user.id, result.sub)
+        linked = user_store.get(tx, decision.user.id)
+        if linked is None:  # cannot happen inside one transaction
+            raise RuntimeError("linked user vanished")
+        return linked
+    if jit is None:  # `decide` refuses a sign-in without an email before this
+        raise RuntimeError("no JIT fields for a just-in-time user")
+    fields, resource_json = jit
+    user = user_store.create(tx, fields, resource_json, source="jit", oidc_sub=result.sub)
+    audit.record(
+        tx,
+        actor="system",
+        action="user.create.jit",
+        target_type="user",
+        target_id=user.id,
+        detail={"email": user.email},
+        **where,
+    )
     return user
 
 

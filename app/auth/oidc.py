@@ -5,7 +5,8 @@ its own short-lived cookie and redirects to `authorization_url(tx)`; the callbac
 passes the query parameters and that transaction to `handle_callback()`, deletes the
 transaction (single use) and opens a session from the returned `SignInResult`.
 The transaction is `app.auth.transaction`, discovery and keys `app.auth.discovery`, ID token
-checks `app.auth.idtoken`; every outbound call goes through `app.auth.provider_http`.
+checks `app.auth.idtoken`, Test connection's requests `app.auth.diagnostics`; every outbound
+call goes through `app.auth.provider_http`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
 from joserfc.jwk import KeySet
 
+from app.auth.diagnostics import ProbeAnswer, ProviderChecks
 from app.auth.discovery import ProviderDiscovery, ProviderMetadata
 from app.auth.errors import (
     OidcError,
@@ -34,7 +36,7 @@ from app.auth.idtoken import IdTokenVerifier, b64url, pinned_algorithms
 from app.auth.provider_http import ProviderHttp
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 
-__all__ = ["OidcClient", "SignInResult", "code_challenge"]
+__all__ = ["OidcClient", "ProbeAnswer", "SignInResult", "code_challenge"]
 
 # Claims that describe the ID token itself: userinfo may not override them.
 _PROTECTED_CLAIMS = frozenset(
@@ -56,9 +58,15 @@ class SignInResult:
     groups: list[str]
     id_token: str = field(repr=False)
     claims: dict[str, Any] = field(repr=False)
+    # For a test sign-in: the ID token's own claims, the userinfo answer if one was fetched,
+    # and which claim the groups came from.
+    id_token_claims: dict[str, Any] = field(default_factory=dict, repr=False)
+    userinfo: dict[str, Any] | None = field(default=None, repr=False)
+    userinfo_error: str | None = None
+    groups_claim: str | None = None
 
 
-class OidcClient:
+class OidcClient(ProviderChecks):
     """A confidential OpenID Connect client using the code flow with PKCE and Basic auth."""
 
     def __init__(
@@ -109,9 +117,9 @@ class OidcClient:
 
     # -- the sign-in flow ---------------------------------------------------------------
 
-    def new_transaction(self, return_to: str) -> LoginTransaction:
+    def new_transaction(self, return_to: str, *, test_for: str | None = None) -> LoginTransaction:
         """Fresh state, nonce and PKCE verifier for one sign-in attempt."""
-        return LoginTransaction.new(return_to, created_at=self._clock())
+        return LoginTransaction.new(return_to, created_at=self._clock(), test_for=test_for)
 
     async def authorization_url(
         self, tx: LoginTransaction, *, extra_params: Mapping[str, str] | None = None
@@ -132,9 +140,10 @@ class OidcClient:
         return _with_query(meta.authorization_endpoint, {**params, **extra})
 
     async def handle_callback(
-        self, params: Mapping[str, str], tx: LoginTransaction
+        self, params: Mapping[str, str], tx: LoginTransaction, *, always_userinfo: bool = False
     ) -> SignInResult:
-        """Check the callback, redeem the code and verify the ID token; OidcError if not OK."""
+        """Check the callback, redeem the code and verify the ID token; OidcError if not OK.
+        `always_userinfo` (a test sign-in) fetches userinfo even when the ID token has email."""
         meta = await self.metadata()
         iss = params.get("iss")
         if iss is None and meta.iss_parameter_supported:
@@ -171,34 +180,29 @@ class OidcClient:
         claims = await self._id_tokens.verify(
             id_token, access_token, issuer=meta.issuer, nonce=tx.nonce
         )
+        id_token_claims = claims
+        userinfo: dict[str, Any] | None = None
+        userinfo_error: str | None = None
         if "email" not in claims and meta.userinfo_endpoint:
             userinfo = await self._userinfo(meta.userinfo_endpoint, access_token, claims["sub"])
             claims = {
                 **claims,
                 **{k: v for k, v in userinfo.items() if k not in _PROTECTED_CLAIMS},
             }
-        return self._result(claims, id_token)
+        elif always_userinfo and meta.userinfo_endpoint:
+            try:  # sign-in itself does not need it here: a failure is only reported
+                userinfo = await self._userinfo(meta.userinfo_endpoint, access_token, claims["sub"])
+            except OidcError as exc:
+                userinfo_error = exc.message
+        result = self._result(claims, id_token, id_token_claims, userinfo)
+        return replace(result, userinfo_error=userinfo_error) if userinfo_error else result
 
     async def _redeem(
         self, meta: ProviderMetadata, code: str, tx: LoginTransaction
     ) -> tuple[str, str]:
         """POST the code to the token endpoint; returns (id_token, access_token)."""
-        # RFC 6749 §2.3.1: both parts form-urlencoded before the Basic encoding.
-        credentials = (
-            f"{quote_plus(self.client_id, safe='')}:{quote_plus(self._client_secret, safe='')}"
-        )
-        basic = base64.b64encode(credentials.encode()).decode("ascii")
-        response = await self._http.send(
-            "POST",
-            meta.token_endpoint,
-            "redeeming the authorization code",
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": self.redirect_uri,
-                "code_verifier": tx.code_verifier,
-            },
+        response = await self._token_request(
+            meta, code, tx.code_verifier, "redeeming the authorization code"
         )
         if response.status_code >= 500:
             raise ProviderUnreachable(
@@ -226,6 +230,28 @@ class OidcClient:
                 f"The token response's token_type is {clip(token_type, 30)!r}, not Bearer.",
             )
         return id_token, access_token
+
+    async def _token_request(
+        self, meta: ProviderMetadata, code: str, code_verifier: str, purpose: str
+    ) -> httpx.Response:
+        """The code exchange, authenticated with client_secret_basic."""
+        # RFC 6749 §2.3.1: both parts form-urlencoded before the Basic encoding.
+        credentials = (
+            f"{quote_plus(self.client_id, safe='')}:{quote_plus(self._client_secret, safe='')}"
+        )
+        basic = base64.b64encode(credentials.encode()).decode("ascii")
+        return await self._http.send(
+            "POST",
+            meta.token_endpoint,
+            purpose,
+            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.redirect_uri,
+                "code_verifier": code_verifier,
+            },
+        )
 
     async def _userinfo(self, url: str, access_token: str, sub: str) -> dict[str, Any]:
         response = await self._http.send(
@@ -255,11 +281,18 @@ class OidcClient:
             )
         return data
 
-    def _result(self, claims: dict[str, Any], id_token: str) -> SignInResult:
+    def _result(
+        self,
+        claims: dict[str, Any],
+        id_token: str,
+        id_token_claims: dict[str, Any],
+        userinfo: dict[str, Any] | None,
+    ) -> SignInResult:
         given = _string_claim(claims, "given_name")
         family = _string_claim(claims, "family_name")
         name = _string_claim(claims, "name") or " ".join(p for p in (given, family) if p)
         verified = claims.get("email_verified")
+        groups_claim, groups = self._groups(claims)
         return SignInResult(
             sub=claims["sub"],
             email=_string_claim(claims, "email"),
@@ -268,22 +301,26 @@ class OidcClient:
             given_name=given,
             family_name=family,
             name=name or None,
-            groups=self._groups(claims),
+            groups=groups,
             id_token=id_token,
             claims=claims,
+            id_token_claims=id_token_claims,
+            userinfo=userinfo,
+            groups_claim=groups_claim,
         )
 
-    def _groups(self, claims: Mapping[str, Any]) -> list[str]:
+    def _groups(self, claims: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+        """The claim the groups came from (the first configured one present) and its names."""
         for claim in self._groups_claims:
             if claim in claims:
                 value = claims[claim]
                 values = [value] if isinstance(value, str) else value
                 if not isinstance(values, list):
-                    return []
-                return list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
-        return []
+                    return claim, []
+                return claim, list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
+        return None, []
 
-    # -- logout and diagnostics ---------------------------------------------------------
+    # -- logout ------------------------------------------------------------------------
 
     async def end_session_url(
         self, id_token_hint: str | None, post_logout_redirect_uri: str | None
@@ -303,49 +340,6 @@ class OidcClient:
         """Discovery and JWKS fetched afresh, never from the cache (checks, support bundle)."""
         meta = await self._discovery.fetch_metadata()
         return meta, await self._discovery.fetch_jwks(meta)
-
-    async def check(self) -> list[str]:
-        """Fetch discovery and JWKS afresh and describe them; OidcError on a hard problem."""
-        meta = await self._discovery.fetch_metadata()
-        raw = meta.raw
-        findings = [
-            f"Discovery document {self.discovery_url}: issuer {meta.issuer} matches.",
-            f"Authorization endpoint: {meta.authorization_endpoint}",
-            f"Token endpoint: {meta.token_endpoint}",
-            f"Userinfo endpoint: {meta.userinfo_endpoint or 'not offered'}",
-            f"End-session endpoint: {meta.end_session_endpoint or 'not offered (no SSO logout)'}",
-        ]
-        checks: list[tuple[str, str, str, str]] = [
-            ("response_types_supported", "code", "unsupported_response_type", "response_type"),
-            ("code_challenge_methods_supported", "S256", "pkce_unsupported", "PKCE method"),
-            (
-                "token_endpoint_auth_methods_supported",
-                "client_secret_basic",
-                "client_auth_unsupported",
-                "client authentication",
-            ),
-        ]
-        for field_name, needed, code, label in checks:
-            offered = raw.get(field_name)
-            if not isinstance(offered, list):
-                findings.append(f"{field_name} not advertised; {label} {needed} assumed.")
-            elif needed not in offered:
-                raise OidcError(code, f"The provider does not support {label} {needed}.")
-            else:
-                findings.append(f"{label} {needed} supported.")
-        algs = raw.get("id_token_signing_alg_values_supported")
-        if isinstance(algs, list) and not set(self._algorithms) & set(algs):
-            raise OidcError(
-                "algorithm_unsupported",
-                f"The provider signs ID tokens with {clip(algs, 80)}, "
-                f"none of {', '.join(self._algorithms)}.",
-            )
-        if meta.iss_parameter_supported:
-            findings.append("The provider sends the RFC 9207 iss parameter; it will be required.")
-        keys = await self._discovery.fetch_jwks(meta)
-        kids = ", ".join(str(k.kid) for k in keys)
-        findings.append(f"JWKS {meta.jwks_uri}: {len(keys.keys)} usable key(s) ({kids}).")
-        return findings
 
 
 def code_challenge(verifier: str) -> str:

@@ -17,6 +17,7 @@ from app.auth import sessions as auth_sessions
 from app.auth.admission import SignInRefused, Where, admit, jit_user
 from app.auth.errors import OidcError, ProviderUnreachable
 from app.auth.oidc import SignInResult
+from app.auth.test_signin import finish_test_sign_in
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 from app.config import Config
 from app.db import Tx
@@ -81,9 +82,16 @@ def _page(
 
 async def signin(request: Request) -> Response:
     """Start a login transaction in its own cookie and send the browser to the provider."""
+    return await start_sign_in(request, safe_return_path(request.query_params.get("callbackUrl")))
+
+
+async def start_sign_in(
+    request: Request, return_to: str, *, test_for: str | None = None
+) -> Response:
+    """The redirect to the provider, with the login transaction in its own cookie;
+    `test_for` (the hash of an administrator's session) marks a test sign-in."""
     svc = services(request)
-    return_to = safe_return_path(request.query_params.get("callbackUrl"))
-    tx = svc.oidc.new_transaction(return_to)
+    tx = svc.oidc.new_transaction(return_to, test_for=test_for)
     # prompt=login (and only that) asks the provider for a fresh sign-in: "someone else".
     extra = {"prompt": "login"} if request.query_params.get("prompt") == "login" else None
     try:
@@ -97,7 +105,7 @@ async def signin(request: Request) -> Response:
             f"JumpCloud could not be reached, so sign-in cannot start. {exc.message}",
             retry=True,
         )
-    response = RedirectResponse(url, status_code=302)
+    response = RedirectResponse(url, status_code=302 if test_for is None else 303)
     response.headers["Cache-Control"] = "no-store"
     config = svc.config
     # Every pending sign-in has its own cookie (two tabs never clobber each other);
@@ -167,6 +175,10 @@ async def callback(request: Request) -> Response:
         )
         if tx is not None or state:
             auth_sessions.clear_cookie(response, svc.config, _tx_cookie_base(state))
+        return response
+    if tx.test_for is not None:  # an administrator's test sign-in: shows, changes nothing
+        response = await finish_test_sign_in(request, svc, params, tx)
+        auth_sessions.clear_cookie(response, svc.config, _tx_cookie_base(tx.state))
         return response
     try:
         result = await svc.oidc.handle_callback(params, tx)

@@ -1,7 +1,10 @@
 """A login transaction: the single-use state, nonce and PKCE verifier of one sign-in attempt.
 
 The sign-in route keeps it in its own signed, short-lived cookie; the callback checks the
-provider's answer against it and then deletes it.
+provider's answer against it and then deletes it. A test sign-in (started by an administrator
+from /admin/settings) is marked inside the signed transaction with `test_for`, the hash of
+the administrator's session: its callback shows what the provider sent and changes nothing,
+and a transaction without the mark can never be taken for one.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ class LoginTransaction:
     code_verifier: str
     return_to: str
     created_at: float
+    test_for: str | None = None  # a test sign-in: the hash of the starting admin's session
 
     @classmethod
-    def new(cls, return_to: str, *, created_at: float) -> LoginTransaction:
+    def new(
+        cls, return_to: str, *, created_at: float, test_for: str | None = None
+    ) -> LoginTransaction:
         """Fresh state, nonce and PKCE verifier for one sign-in attempt."""
         return cls(
             state=secrets.token_urlsafe(32),
@@ -35,17 +41,21 @@ class LoginTransaction:
             code_verifier=secrets.token_urlsafe(48),  # 64 unreserved chars (RFC 7636)
             return_to=return_to,
             created_at=created_at,
+            test_for=test_for,
         )
 
     def as_dict(self) -> dict[str, str | float]:
         """Plain JSON-able form, for a signed cookie."""
-        return {
+        data: dict[str, str | float] = {
             "state": self.state,
             "nonce": self.nonce,
             "code_verifier": self.code_verifier,
             "return_to": self.return_to,
             "created_at": self.created_at,
         }
+        if self.test_for is not None:
+            data["test_for"] = self.test_for
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> LoginTransaction:
@@ -56,5 +66,8 @@ class LoginTransaction:
             raise ValueError("malformed login transaction")
         if isinstance(created_at, bool) or not isinstance(created_at, int | float):
             raise ValueError("malformed login transaction")
+        test_for = data.get("test_for")
+        if test_for is not None and (not isinstance(test_for, str) or not test_for):
+            raise ValueError("malformed login transaction")
         state, nonce, verifier, return_to = (str(v) for v in values)
-        return cls(state, nonce, verifier, return_to, float(created_at))
+        return cls(state, nonce, verifier, return_to, float(created_at), test_for)

@@ -27,6 +27,9 @@ Knobs (plain attributes; change them at any time):
     latency                  seconds each answer is delayed (lets concurrent callers pile up)
 Records:
     requests                 every httpx.Request received, in order; count(path) per endpoint
+                             (a GET of the authorization endpoint, as Test connection sends,
+                             is answered as JumpCloud does: a redirect to its sign-in page or,
+                             for a refused request, to its error page)
     authorizations           query parameters of every authorize() call
     token_requests           form bodies of every token request
 Keys:
@@ -44,7 +47,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 import anyio
 import httpx
@@ -350,6 +353,8 @@ class FakeProvider:
             return httpx.Response(200, json=self.discovery())
         if route == ("GET", "/.well-known/jwks.json"):
             return httpx.Response(200, json=self.jwks())
+        if route == ("GET", "/oauth2/auth"):
+            return self._authorize_page(request)
         if route == ("POST", "/oauth2/token"):
             return self._token(request)
         if route == ("GET", "/userinfo"):
@@ -358,6 +363,18 @@ class FakeProvider:
             target = request.url.params.get("post_logout_redirect_uri", "/")
             return httpx.Response(302, headers={"Location": target})
         return httpx.Response(404, json={"error": "not_found"})
+
+    def _authorize_page(self, request: httpx.Request) -> httpx.Response:
+        """A browser's visit to the authorization endpoint, as Ory Hydra (JumpCloud) answers it:
+        on to the sign-in page, or to the error page when the request itself is refused."""
+        problem = self._authorize_problem(request.url.path, dict(request.url.params))
+        if problem is None:
+            return httpx.Response(302, headers={"Location": self.url("/login?login_challenge=x")})
+        error, description = problem
+        query = urlencode({"error": error, "error_description": description})
+        return httpx.Response(
+            302, headers={"Location": f"{self.url('/oauth2/fallbacks/error')}?{query}"}
+        )
 
     def _token(self, request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
