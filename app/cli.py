@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "support-bundle":
             from app.support.command import support_bundle
 
-            return support_bundle(cfg, args, lambda: _check(cfg))
+            return support_bundle(cfg, args)
         if args.command == "db":
             backup(cfg.database.path, args.dest)
             print(f"Backed up {cfg.database.path} to {args.dest} (integrity check: ok)")

@@ -20,6 +20,7 @@ import anyio
 import httpx
 
 from app.auth.errors import OidcError
+from app.checks_cli import check_text
 from app.config import Config
 from app.services import make_oidc_client
 from app.store.support import LogEvent
@@ -188,13 +189,12 @@ async def build(
     config: Config,
     http: httpx.AsyncClient,
     *,
-    check_report: str,
     since: timedelta = timedelta(hours=24),
     include_users: bool = False,
     recent_logs: Sequence[LogEvent] = (),
 ) -> bytes:
-    """The bundle's bytes. `check_report` is the text `webrix check` printed; `recent_logs` the
-    running service's ring, for events its next write has not stored yet."""
+    """The bundle's bytes; `recent_logs` is the running service's ring, for events its next
+    write has not stored yet. Runs the connection test of `webrix check` (recording nothing)."""
     made = datetime.now(UTC)
     start = _stamp(made - since)
     facts = await anyio.to_thread.run_sync(
@@ -224,7 +224,7 @@ async def build(
         ),
         "system.json": _json(system),
         "config.json": _json(redacted_config(config)),
-        "check.txt": check_report,
+        "check.txt": await check_text(config, http),
         "database.json": _json(facts),
         "errors.json": _json(errors),
         "scim_clients.json": _json(clients),

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import anyio
-import httpx
 
+from app.checks_cli import provider_client
 from app.config import Config
 from app.durations import parse_duration
-from app.services import USER_AGENT
 from app.support.bundle import build
 
 
-def support_bundle(cfg: Config, args: argparse.Namespace, check: Callable[[], int]) -> int:
+def support_bundle(cfg: Config, args: argparse.Namespace) -> int:
     try:
         since = parse_duration(args.since, maximum=parse_duration("365d"))
     except ValueError as exc:
@@ -29,21 +25,10 @@ def support_bundle(cfg: Config, args: argparse.Namespace, check: Callable[[], in
     if os.path.exists(out):
         print(f"webrix: {out} already exists; choose another --out", file=sys.stderr)
         return 1
-    report = io.StringIO()
-    with contextlib.redirect_stdout(report):
-        status = check()
-    report.write(f"\n(webrix check exit status: {status})\n")
 
     async def make() -> bytes:
-        timeout = cfg.auth.jumpcloud.timeout_seconds
-        async with httpx.AsyncClient(timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
-            return await build(
-                cfg,
-                http,
-                check_report=report.getvalue(),
-                since=since,
-                include_users=args.include_users,
-            )
+        async with provider_client(cfg) as http:
+            return await build(cfg, http, since=since, include_users=args.include_users)
 
     data = anyio.run(make)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -47,7 +47,6 @@ class Used:
         data = await build(
             svc.config,
             svc.http,
-            check_report="Config test.toml: OK\n",
             recent_logs=list(svc.support.ring.recent),
             **options,
         )
@@ -154,6 +153,9 @@ async def test_bundle_holds_each_section_and_no_secret(
     ]
     unknown = [c for c in clients if c["token_id"] == "" and c["endpoint"] == "GET /Users"]
     assert [(c["status"], c["count"]) for c in unknown] == [(401, 1)]
+    check = files["check.txt"]
+    assert "OK: sign-in can reach the identity provider, and it accepts the Client ID" in check
+    assert "exit status: 0" in check and used.sso.config.redirect_uri in check
     idp = json.loads(files["idp.json"])
     assert idp["discovery"]["issuer"] == used.sso.fake.issuer
     assert idp["key_ids"] == ["fake-key-1"]
