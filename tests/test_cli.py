@@ -148,3 +148,38 @@ def test_forwarded_client_address_is_believed_only_from_trusted_proxies(tmp_path
             out = server.stop()
         line = next(line for line in out.splitlines() if f"fwd-{port}" in line)
         assert f"] {expected} " in line, line
+
+
+def test_token_create_expires_in(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    cfg = _config(tmp_path)
+    started = datetime.now(UTC).replace(microsecond=0)
+    for lifetime in ("90d", "12h"):
+        made = webrix(
+            "--config", str(cfg), "token", "create", "--name", lifetime, "--expires-in", lifetime
+        )
+        assert made.returncode == 0, made.stderr
+        assert "expires at" in made.stdout and made.stdout.strip().splitlines()[-1].startswith(
+            "wxt_"
+        )
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        expires = dict(conn.execute("SELECT name, expires FROM api_tokens").fetchall())
+    for name, length in (("90d", timedelta(days=90)), ("12h", timedelta(hours=12))):
+        at = datetime.strptime(expires[name], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        assert started + length <= at <= started + length + timedelta(seconds=30)
+    listed = webrix("--config", str(cfg), "token", "list").stdout
+    assert "EXPIRES" in listed and expires["90d"] in listed
+    for bad, message in (
+        ("90", "not a lifetime"),
+        ("3w", "not a lifetime"),
+        ("0h", "between"),
+        ("3651d", "between"),
+        ("99999999d", "not a lifetime"),
+    ):
+        refused = webrix(
+            "--config", str(cfg), "token", "create", "--name", "x", "--expires-in", bad
+        )
+        assert refused.returncode == 2, (bad, refused.stdout)
+        assert "--expires-in" in refused.stderr and message in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
