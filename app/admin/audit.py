@@ -19,7 +19,8 @@ from app.admin.common import PAGE_SIZE, admin_page, number, render
 from app.auth.sessions import CurrentUser
 from app.db import Tx
 from app.services import services
-from app.store import audit
+from app.store import audit_search as search
+from app.store.audit import AuditEvent
 
 EXPORT_MAX = 100_000  # events in one export, newest first
 EXPORT_BATCH = 1000  # events per database round trip of an export
@@ -123,21 +124,21 @@ def parse_query(request: Request) -> Query:
     return Query(texts, action, since, until, request_id)
 
 
-def _filter(tx: Tx, query: Query) -> audit.Filter:
+def _filter(tx: Tx, query: Query) -> search.Filter:
     """The query as a store filter; actor and target names are looked up here, in the read."""
     actor, target = query.texts["actor"], query.texts["target"]
-    return audit.Filter(
+    return search.Filter(
         action=query.action,
-        actors=audit.resolve_actor(tx, actor) if actor else None,
-        targets=audit.resolve_target(tx, target) if target else None,
+        actors=search.resolve_actor(tx, actor) if actor else None,
+        targets=search.resolve_target(tx, target) if target else None,
         since=query.since,
         until=query.until,
         request_id=query.request_id,
     )
 
 
-def _page(tx: Tx, query: Query, before: int | None, after: int | None) -> audit.Page:
-    return audit.page(tx, _filter(tx, query), limit=PAGE_SIZE, before=before, after=after)
+def _page(tx: Tx, query: Query, before: int | None, after: int | None) -> search.Page:
+    return search.page(tx, _filter(tx, query), limit=PAGE_SIZE, before=before, after=after)
 
 
 @admin_page
@@ -161,7 +162,7 @@ def _render(
     current: CurrentUser,
     texts: dict[str, str],
     query: Query | None,
-    found: audit.Page | None,
+    found: search.Page | None,
     error: str | None = None,
 ) -> Response:
     events = found.events if found else []
@@ -187,7 +188,7 @@ def _render(
     )
 
 
-def _line(event: audit.AuditEvent, names: dict[str, str]) -> dict[str, Any]:
+def _line(event: AuditEvent, names: dict[str, str]) -> dict[str, Any]:
     target = f"{event.target_type}:{event.target_id}" if event.target_type else ""
     return {
         "id": event.id,
@@ -205,12 +206,12 @@ def _line(event: audit.AuditEvent, names: dict[str, str]) -> dict[str, Any]:
 
 
 def _export_batch(
-    tx: Tx, query: Query, where: audit.Filter | None, before: int | None, limit: int
-) -> tuple[str, int | None, int, audit.Filter]:
+    tx: Tx, query: Query, where: search.Filter | None, before: int | None, limit: int
+) -> tuple[str, int | None, int, search.Filter]:
     """One batch of the export as JSON Lines text, made on the database's thread; the id to
     continue below (None at the end), how many events, and the resolved filter."""
     where = where or _filter(tx, query)
-    found = audit.batch(tx, where, before=before, limit=limit)
+    found = search.batch(tx, where, before=before, limit=limit)
     text = "".join(
         json.dumps(_line(e, found.names), ensure_ascii=False, separators=(",", ":")) + "\n"
         for e in found.events
@@ -233,7 +234,7 @@ async def _export(request: Request) -> Response:
     db = services(request).db
 
     async def lines() -> AsyncIterator[str]:
-        where: audit.Filter | None = None
+        where: search.Filter | None = None
         before: int | None = None
         sent = 0
         while sent < EXPORT_MAX:

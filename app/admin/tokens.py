@@ -14,7 +14,7 @@ from app.db import Tx
 from app.errors import BadRequest
 from app.logs import current_request_id
 from app.services import services
-from app.store import audit, tokens
+from app.store import audit, audit_search, tokens
 
 # The lifetimes the page offers, by the value of its select.
 LIFETIMES = {"never": None, "30": 30, "90": 90, "365": 365}
@@ -44,7 +44,7 @@ def _listing(tx: Tx) -> tuple[list[tokens.ApiToken], dict[str, str]]:
             kind, _, ident = (who or "").partition(":")
             if kind in wanted and ident:
                 wanted[kind].add(ident)
-    return found, audit.actor_names(tx, wanted)
+    return found, audit_search.actor_names(tx, wanted)
 
 
 def _form(values: dict[str, str], scopes: list[str]) -> TokenForm:

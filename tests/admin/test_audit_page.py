@@ -15,7 +15,7 @@ import pytest
 from app.admin import audit as audit_page
 from app.config import Config
 from app.migrate import migrations
-from app.store import audit
+from app.store import audit, audit_search
 from tests.auth.sso import Sso, sso_app
 from tests.scim.client import scim_beside
 
@@ -335,7 +335,7 @@ async def test_the_export_refuses_anyone_but_an_administrator(
         assert response.status_code == 403 and "x-ndjson" not in response.headers["content-type"]
 
 
-def _plan(conn: sqlite3.Connection, where: audit.Filter) -> str:
+def _plan(conn: sqlite3.Connection, where: audit_search.Filter) -> str:
     sql, params = where.where()
     rows = conn.execute(
         f"EXPLAIN QUERY PLAN SELECT * FROM audit_events WHERE {sql} ORDER BY id DESC LIMIT 51",
@@ -347,15 +347,15 @@ def _plan(conn: sqlite3.Connection, where: audit.Filter) -> str:
 @pytest.mark.parametrize(
     ("where", "index"),
     [
-        (audit.Filter(request_id="abc"), "audit_events_request"),
-        (audit.Filter(actors=("cli",)), "audit_events_actor"),
-        (audit.Filter(actors=("token:a", "token:b")), "audit_events_actor"),
-        (audit.Filter(action="user."), "audit_events_action"),
-        (audit.Filter(action="user.create"), "audit_events_action"),
-        (audit.Filter(targets=(("user", "u1"),)), "audit_events_target"),
+        (audit_search.Filter(request_id="abc"), "audit_events_request"),
+        (audit_search.Filter(actors=("cli",)), "audit_events_actor"),
+        (audit_search.Filter(actors=("token:a", "token:b")), "audit_events_actor"),
+        (audit_search.Filter(action="user."), "audit_events_action"),
+        (audit_search.Filter(action="user.create"), "audit_events_action"),
+        (audit_search.Filter(targets=(("user", "u1"),)), "audit_events_target"),
     ],
 )
-def test_filters_use_their_index(tmp_path: Path, where: audit.Filter, index: str) -> None:
+def test_filters_use_their_index(tmp_path: Path, where: audit_search.Filter, index: str) -> None:
     conn = sqlite3.connect(tmp_path / "plan.db")
     for _, _, sql in migrations():
         conn.executescript(sql)
