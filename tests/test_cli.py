@@ -170,6 +170,13 @@ def test_token_create_expires_in(tmp_path: Path) -> None:
         assert started + length <= at <= started + length + timedelta(seconds=30)
     listed = webrix("--config", str(cfg), "token", "list").stdout
     assert "EXPIRES" in listed and expires["90d"] in listed
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        conn.execute("UPDATE api_tokens SET expires = '2000-01-01T00:00:00Z' WHERE name = '12h'")
+    lines = webrix("--config", str(cfg), "token", "list").stdout.splitlines()
+    assert [line.split()[2] for line in lines if line.endswith(("90d", "12h"))] == [
+        "active",
+        "expired",
+    ]
     for bad, message in (
         ("90", "not a lifetime"),
         ("3w", "not a lifetime"),

@@ -106,7 +106,7 @@ def parse_query(request: Request) -> Query:
     for name, text in texts.items():
         if len(text) > MAX_TEXT:
             raise BadFilter(f"The {name!r} filter is longer than {MAX_TEXT} characters")
-    action = texts["action"] or None
+    action = texts["action"].lower() or None
     if action is not None and not _ACTION.fullmatch(action):
         raise BadFilter(
             f"“{action[:40]}” is not an action: write one like user.create, or a family like user."

@@ -101,7 +101,11 @@ async def test_the_stored_detail_is_shown_escaped(admin: Sso) -> None:
         "token:abc",
         target_type="user",
         target_id="gone",
-        detail={"userName": "<b>x</b>@example.com", "changed": ["active", "name"]},
+        detail={
+            "userName": "<b>x</b>@example.com",
+            "changed": ["active", "name"],
+            "expires": "2027-01-01T00:00:00Z",
+        },
         ip="203.0.113.9",
         request_id="req-0001",
     )
@@ -115,6 +119,7 @@ async def test_the_stored_detail_is_shown_escaped(admin: Sso) -> None:
     page = (await admin.client.get("/admin/audit")).text
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;@example.com" in page
     assert re.search(r"changed</dt> <dd[^>]*>active, name</dd>", page)
+    assert re.search(r'expires</dt> <dd[^>]*><time datetime="2027-01-01T00:00:00Z"', page)
     assert re.search(r"reason</dt> <dd[^>]*>state_mismatch</dd>", page)
     assert "203.0.113.9" in page and 'href="/admin/audit?request_id=req-0001"' in page
     # A deleted user is named by what the event recorded of it.

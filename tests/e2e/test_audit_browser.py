@@ -5,6 +5,7 @@ filter the log, and revoke the token (the list says by whom and when)."""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -61,6 +62,13 @@ def _sign_in(page: Page, stack: Stack, email: str) -> None:
     page.click("#submit")
 
 
+def _shot(page: Page, name: str) -> None:
+    """Keep a screenshot when WEBRIX_SCREENSHOTS names a folder."""
+    if folder := os.environ.get("WEBRIX_SCREENSHOTS"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
 def _rows(page: Page) -> list[str]:
     return page.locator("#audit-events tbody tr[data-event-id]").all_inner_texts()
 
@@ -83,6 +91,7 @@ def test_token_flow_then_audit_search_by_request_id(
         page.eval_on_selector("#new-token", "e => getComputedStyle(e).fontFamily").find("mono") >= 0
     )
     assert page.locator("#copy-token").is_visible()
+    _shot(page, "tokens-generated")
     assert "You won't be able to see it again" in page.inner_text("#new-token-card")
     row = page.locator("#tokens tr:has-text('JumpCloud SCIM')")
     assert "active" in row.inner_text() and token not in page.inner_text("#tokens")
@@ -114,6 +123,7 @@ def test_token_flow_then_audit_search_by_request_id(
     page.wait_for_url("**/admin/audit?**request_id=jumpcloud-e2e-0042**")
     (found,) = _rows(page)
     assert "user.create" in found and "grace@example.com" in found and "hedy" not in found
+    _shot(page, "audit-request-id")
     actor = page.locator("#audit-events td.actor span").first
     assert actor.inner_text() == "JumpCloud SCIM"
     assert re.fullmatch(r"token:[0-9a-f]{12}", actor.get_attribute("title") or "")
@@ -131,6 +141,7 @@ def test_token_flow_then_audit_search_by_request_id(
     page.fill("#f-since", "30/11/2026")
     page.click("#audit-search")
     assert "is not a date" in page.inner_text("#audit-error")
+    _shot(page, "audit-bad-date")
 
     # A refused sign-in: its error page shows a request id, which finds its audit row.
     with sqlite3.connect(stack.db, timeout=10) as conn:
@@ -163,4 +174,11 @@ def test_token_flow_then_audit_search_by_request_id(
     revoked = page.locator("#tokens tr:has-text('JumpCloud SCIM') td.status")
     assert "revoked" in revoked.inner_text() and f"by {ADMIN}" in revoked.inner_text()
     assert revoked.locator("time").count() == 1
+    _shot(page, "tokens-revoked")
+    page.goto(f"{stack.base}/admin/audit")
+    _shot(page, "audit")
+    page.set_viewport_size({"width": 390, "height": 800})
+    _shot(page, "audit-390")
+    page.goto(f"{stack.base}/admin/api-tokens")
+    _shot(page, "tokens-390")
     assert httpx.get(f"{stack.base}/scim/v2/Users", headers=auth).status_code == 401
