@@ -214,7 +214,9 @@ class TokenCache:
 
     def cached(self, plaintext: str) -> ApiToken | None:
         """The active token `plaintext` names if this cache holds it (no await, no I/O)."""
-        token_hash = hash_token(plaintext)
+        return self._cached(hash_token(plaintext))
+
+    def _cached(self, token_hash: str) -> ApiToken | None:
         token = self._by_hash.get(token_hash)
         if token is not None and token.expires is not None and token.expired():
             del self._by_hash[token_hash]  # its lifetime ended while cached
@@ -226,7 +228,7 @@ class TokenCache:
         if not looks_like_token(plaintext):
             return None
         token_hash = hash_token(plaintext)
-        cached = self.cached(plaintext)
+        cached = self._cached(token_hash)
         if cached is not None:
             return cached
         generation = self._generation
