@@ -137,8 +137,19 @@ def _filter(tx: Tx, query: Query) -> search.Filter:
     )
 
 
-def _page(tx: Tx, query: Query, before: int | None, after: int | None) -> search.Page:
-    return search.page(tx, _filter(tx, query), limit=PAGE_SIZE, before=before, after=after)
+def _page(
+    tx: Tx, query: Query, before: int | None, after: int | None
+) -> tuple[search.Page, str | None]:
+    """One page, and a note when the actor filter names nobody (a likely typo)."""
+    where = _filter(tx, query)
+    found = search.page(tx, where, limit=PAGE_SIZE, before=before, after=after)
+    note = None
+    if where.actors == ():
+        note = (
+            f"No user, token or service goes by “{query.texts['actor'][:60]}”. Try an email,"
+            " a token name, cli, system or anonymous."
+        )
+    return found, note
 
 
 @admin_page
@@ -153,8 +164,8 @@ async def audit_log(request: Request, current: CurrentUser) -> Response:
         return _render(request, current, texts, None, None, error=str(exc))
     before = number(request, "before", None, 18)
     after = number(request, "after", None, 18) if before is None else None
-    found = await services(request).db.read(_page, query, before, after)
-    return _render(request, current, query.texts, query, found)
+    found, note = await services(request).db.read(_page, query, before, after)
+    return _render(request, current, query.texts, query, found, note=note)
 
 
 def _render(
@@ -164,6 +175,7 @@ def _render(
     query: Query | None,
     found: search.Page | None,
     error: str | None = None,
+    note: str | None = None,
 ) -> Response:
     events = found.events if found else []
     newer = older = None
@@ -180,6 +192,7 @@ def _render(
         filters=texts,
         filtered=any(texts.values()),
         error=error,
+        note=note,
         newer=newer,
         older=older,
         export=query.export_link() if query else None,

@@ -153,6 +153,9 @@ async def test_filter_by_actor_name_word_or_id(admin: Sso) -> None:
     assert await shown(admin, actor=ADA) == signin
     assert await shown(admin, actor=f"user:{ada.id}") == signin
     assert await shown(admin, actor="nobody@example.com") == []
+    nobody = (await admin.client.get("/admin/audit", params={"actor": "nobody"})).text
+    assert "No user, token or service goes by “nobody”" in nobody
+    assert 'id="audit-note"' not in (await admin.client.get("/admin/audit?actor=cli")).text
 
 
 async def test_filter_by_target_name_or_id_even_once_deleted(admin: Sso) -> None:
