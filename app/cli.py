@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import TypeVar
 
 import anyio
@@ -80,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SCOPE",
         help=f"one or more of {', '.join(tokens.SCOPES)}; default admin:scim",
     )
+    create.add_argument(
+        "--expires-in",
+        metavar="LIFETIME",
+        type=_lifetime,
+        help="stop working after this long: days or hours, e.g. 90d or 12h (default: never)",
+    )
     tok_sub.add_parser("list", help="list tokens (never their values)")
     revoke = tok_sub.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", help="the token id shown by `webrix token list`")
@@ -116,6 +123,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _lifetime(text: str) -> timedelta:
+    """`--expires-in`: 90d or 12h, bounded; argparse shows the message and exits 2."""
+    try:
+        return tokens.parse_lifetime(text)
+    except tokens.TokenError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _config_path(args: argparse.Namespace) -> str:
     return str(args.config or os.environ.get("WEBRIX_CONFIG") or "config.toml")
 
@@ -135,21 +150,30 @@ async def _with_db(cfg: Config, fn: Callable[[Database], Awaitable[T]]) -> T:
 def _token_command(cfg: Config, args: argparse.Namespace) -> int:
     if args.token_command == "create":  # noqa: S105
         scopes = tuple(args.scope or tokens.DEFAULT_SCOPES)
+        expires = tokens.expiry(args.expires_in)
 
         def create(tx: Tx) -> tuple[tokens.ApiToken, str]:
-            token, plaintext = tokens.create(tx, args.name, scopes, created_by="cli")
+            token, plaintext = tokens.create(
+                tx, args.name, scopes, created_by="cli", expires=expires
+            )
             audit.record(
                 tx,
                 actor="cli",
                 action="token.create",
                 target_type="token",
                 target_id=token.id,
-                detail={"name": token.name, "scopes": list(scopes)},
+                detail={"name": token.name, "scopes": list(scopes), "expires": expires},
             )
             return token, plaintext
 
-        token, plaintext = _run(lambda: _with_db(cfg, lambda db: db.write(create)))
+        try:
+            token, plaintext = _run(lambda: _with_db(cfg, lambda db: db.write(create)))
+        except tokens.TokenError as exc:
+            print(f"webrix: {exc}", file=sys.stderr)
+            return 1
         print(f"Created token {token.id} ({token.name}), scopes: {' '.join(token.scopes)}")
+        if expires:
+            print(f"It expires at {expires}.")
         print("Copy it now: it is shown only once and stored only as a hash.")
         print(plaintext)
         return 0
@@ -159,19 +183,24 @@ def _token_command(cfg: Config, args: argparse.Namespace) -> int:
             print("No tokens. Create one with: webrix token create --name 'JumpCloud SCIM'")
             return 0
         head = ("ID", 14), ("PREFIX", 16), ("STATUS", 9), ("CREATED", 22), ("LAST USED", 22)
-        print("".join(f"{h:<{w}}" for h, w in head) + f"{'SCOPES':<28}NAME")
+        print("".join(f"{h:<{w}}" for h, w in head) + f"{'EXPIRES':<22}{'SCOPES':<28}NAME")
         for t in rows:
-            status = "active" if t.active else "revoked"
             print(
-                f"{t.id:<14}{t.prefix + '…':<16}{status:<9}{t.created:<22}"
-                f"{t.last_used or 'never':<22}{' '.join(t.scopes):<28}{t.name}"
+                f"{t.id:<14}{t.prefix + '…':<16}{t.status:<9}{t.created:<22}"
+                f"{t.last_used or 'never':<22}{t.expires or 'never':<22}"
+                f"{' '.join(t.scopes):<28}{t.name}"
             )
         return 0
 
     def do_revoke(tx: Tx) -> tokens.ApiToken:
-        token = tokens.revoke(tx, args.id)
+        token = tokens.revoke(tx, args.id, by="cli")
         audit.record(
-            tx, actor="cli", action="token.revoke", target_type="token", target_id=token.id
+            tx,
+            actor="cli",
+            action="token.revoke",
+            target_type="token",
+            target_id=token.id,
+            detail={"name": token.name},
         )
         return token
 

@@ -272,3 +272,45 @@ def test_support_bundle_file(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr
     bad = webrix("--config", str(cfg), "support-bundle", "--since", "forever")
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_token_create_expires_in(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    cfg = _config(tmp_path)
+    started = datetime.now(UTC).replace(microsecond=0)
+    for lifetime in ("90d", "12h"):
+        made = webrix(
+            "--config", str(cfg), "token", "create", "--name", lifetime, "--expires-in", lifetime
+        )
+        assert made.returncode == 0, made.stderr
+        assert "expires at" in made.stdout and made.stdout.strip().splitlines()[-1].startswith(
+            "wxt_"
+        )
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        expires = dict(conn.execute("SELECT name, expires FROM api_tokens").fetchall())
+    for name, length in (("90d", timedelta(days=90)), ("12h", timedelta(hours=12))):
+        at = datetime.strptime(expires[name], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        assert started + length <= at <= started + length + timedelta(seconds=30)
+    listed = webrix("--config", str(cfg), "token", "list").stdout
+    assert "EXPIRES" in listed and expires["90d"] in listed
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        conn.execute("UPDATE api_tokens SET expires = '2000-01-01T00:00:00Z' WHERE name = '12h'")
+    lines = webrix("--config", str(cfg), "token", "list").stdout.splitlines()
+    assert [line.split()[2] for line in lines if line.endswith(("90d", "12h"))] == [
+        "active",
+        "expired",
+    ]
+    for bad, message in (
+        ("90", "not a lifetime"),
+        ("3w", "not a lifetime"),
+        ("0h", "between"),
+        ("3651d", "between"),
+        ("99999999d", "not a lifetime"),
+    ):
+        refused = webrix(
+            "--config", str(cfg), "token", "create", "--name", "x", "--expires-in", bad
+        )
+        assert refused.returncode == 2, (bad, refused.stdout)
+        assert "--expires-in" in refused.stderr and message in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from app.admin.audit import audit_log
+from app.admin.audit import audit_export, audit_log
 from app.admin.groups import groups
 from app.admin.overview import overview
 from app.admin.settings import settings, test_connection, test_sign_in
@@ -24,4 +24,5 @@ def routes() -> list[Route]:
         Route("/admin/users", users, name="admin_users"),
         Route("/admin/groups", groups, name="admin_groups"),
         Route("/admin/audit", audit_log, name="admin_audit"),
+        Route("/admin/audit/export", audit_export, name="admin_audit_export"),
     ]

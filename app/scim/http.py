@@ -122,7 +122,7 @@ async def authenticate(request: Request, *scopes: str) -> ApiToken:
             svc.bad_tokens.fail(client)
             if scheme.lower() != "bearer" or not value:
                 raise Unauthorized("A bearer token is required (Authorization: Bearer wxt_…)")
-            raise Unauthorized("The bearer token is unknown or revoked")
+            raise Unauthorized("The bearer token is unknown, revoked or expired")
     if not token.allows(*scopes):
         raise Forbidden(f"This token lacks the scope for this request ({' or '.join(scopes)})")
     if svc.token_usage.due(token.id):

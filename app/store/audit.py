@@ -1,4 +1,5 @@
-"""Audit events: who did what, when, from where. Callers never pass secrets in `detail`."""
+"""Audit events: who did what, when, from where. Callers never pass secrets in `detail`.
+Searching them (filters, paging, names for ids) is app.store.audit_search."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def record(
     )
 
 
-def _row(row: Row) -> AuditEvent:
+def from_row(row: Row) -> AuditEvent:
+    """An event from its row."""
     return AuditEvent(
         id=row["id"],
         at=row["at"],
@@ -73,7 +75,7 @@ def recent(
         )
     sql += " ORDER BY id DESC LIMIT ?"
     params.append(max(1, min(limit, 1000)))
-    return [_row(r) for r in tx.fetch_all(sql, params)]
+    return [from_row(r) for r in tx.fetch_all(sql, params)]
 
 
 def purge(tx: Tx, before: str, limit: int) -> int:

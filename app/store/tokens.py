@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from app.db import Database, Row, Tx
 from app.store import now
@@ -15,6 +17,8 @@ SCOPES = ("all", "admin:read", "admin:write", "admin:scim")
 DEFAULT_SCOPES = ("admin:scim",)
 DISPLAY_PREFIX_LEN = 12  # "wxt_" and 8 characters: enough to recognise, useless to an attacker
 LAST_USED_WRITE_INTERVAL = 60.0
+MAX_LIFETIME = timedelta(days=3650)  # ten years: past that, "never" is the honest choice
+_LIFETIME = re.compile(r"([0-9]{1,6})([dh])")
 
 
 class TokenError(ValueError):
@@ -31,10 +35,24 @@ class ApiToken:
     created_by: str | None
     last_used: str | None
     revoked: str | None
+    expires: str | None = None
+    revoked_by: str | None = None
+
+    def expired(self, at: str | None = None) -> bool:
+        """Whether the token's lifetime is over (at `at`, default now); ISO texts compare."""
+        return self.expires is not None and self.expires <= (at or now())
 
     @property
     def active(self) -> bool:
-        return self.revoked is None
+        """Neither revoked nor expired: what SCIM accepts."""
+        return self.revoked is None and not self.expired()
+
+    @property
+    def status(self) -> str:
+        """One of active, expired, revoked (a revoked token that has also expired: revoked)."""
+        if self.revoked is not None:
+            return "revoked"
+        return "expired" if self.expired() else "active"
 
     def allows(self, *wanted: str) -> bool:
         """True if the token has `all` or any of the wanted scopes."""
@@ -59,7 +77,30 @@ def _row(row: Row) -> ApiToken:
         created_by=row["created_by"],
         last_used=row["last_used"],
         revoked=row["revoked"],
+        expires=row["expires"],
+        revoked_by=row["revoked_by"],
     )
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """A lifetime written as 90d or 12h; TokenError unless it is 1 hour to ten years."""
+    match = _LIFETIME.fullmatch(text.strip().lower())
+    if match is None:
+        raise TokenError(
+            f"{text[:40]!r} is not a lifetime: write a number of days or hours, e.g. 90d or 12h"
+        )
+    amount = int(match[1])
+    lifetime = timedelta(days=amount) if match[2] == "d" else timedelta(hours=amount)
+    if not timedelta(hours=1) <= lifetime <= MAX_LIFETIME:
+        raise TokenError(f"a token lifetime must be between 1h and {MAX_LIFETIME.days}d")
+    return lifetime
+
+
+def expiry(lifetime: timedelta | None) -> str | None:
+    """When a token made now with `lifetime` stops working (None: never)."""
+    if lifetime is None:
+        return None
+    return (datetime.now(UTC) + lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def validate(name: str, scopes: tuple[str, ...]) -> None:
@@ -74,9 +115,15 @@ def validate(name: str, scopes: tuple[str, ...]) -> None:
 
 
 def create(
-    tx: Tx, name: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, created_by: str | None = None
+    tx: Tx,
+    name: str,
+    scopes: tuple[str, ...] = DEFAULT_SCOPES,
+    created_by: str | None = None,
+    *,
+    expires: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns it and the plaintext, which is never stored."""
+    """Create a token (working until `expires`, if given); returns it and the plaintext,
+    which is never stored."""
     scopes = tuple(dict.fromkeys(scopes))
     validate(name, scopes)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -89,10 +136,11 @@ def create(
         created_by=created_by,
         last_used=None,
         revoked=None,
+        expires=expires,
     )
     tx.execute(
-        "INSERT INTO api_tokens (id, name, prefix, hash, scopes, created, created_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_tokens (id, name, prefix, hash, scopes, created, created_by, expires)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             token.id,
             token.name,
@@ -101,6 +149,7 @@ def create(
             " ".join(scopes),
             token.created,
             created_by,
+            expires,
         ),
     )
     return token, plaintext
@@ -116,10 +165,12 @@ def get(tx: Tx, token_id: str) -> ApiToken | None:
     return _row(row) if row else None
 
 
-def revoke(tx: Tx, token_id: str) -> ApiToken:
-    """Mark a token revoked (idempotent); TokenError if there is no such token."""
+def revoke(tx: Tx, token_id: str, by: str | None = None) -> ApiToken:
+    """Mark a token revoked by `by` (an audit actor; idempotent: the first revocation's time
+    and actor stay); TokenError if there is no such token."""
     tx.execute(
-        "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", (now(), token_id)
+        "UPDATE api_tokens SET revoked = ?, revoked_by = ? WHERE id = ? AND revoked IS NULL",
+        (now(), by, token_id),
     )
     tx.changed("api_tokens")  # this process's TokenCache forgets it at commit
     token = get(tx, token_id)
@@ -145,8 +196,9 @@ class TokenCache:
 
     A revocation by this process empties it when the write commits (`Database.on_change`);
     one by another process (`webrix token revoke`) when the watcher sees SQLite's
-    `data_version` move (`clear`). Unknown and revoked tokens are never kept: each such
-    request asks the database, and made-up tokens cannot fill the cache.
+    `data_version` move (`clear`). An expiry needs no event: `cached` checks it on every hit.
+    Unknown, revoked and expired tokens are never kept: each such request asks the database,
+    and made-up tokens cannot fill the cache.
     """
 
     def __init__(self, db: Database, max_size: int = 1024) -> None:
@@ -162,14 +214,21 @@ class TokenCache:
 
     def cached(self, plaintext: str) -> ApiToken | None:
         """The active token `plaintext` names if this cache holds it (no await, no I/O)."""
-        return self._by_hash.get(hash_token(plaintext))
+        return self._cached(hash_token(plaintext))
+
+    def _cached(self, token_hash: str) -> ApiToken | None:
+        token = self._by_hash.get(token_hash)
+        if token is not None and token.expires is not None and token.expired():
+            del self._by_hash[token_hash]  # its lifetime ended while cached
+            return None
+        return token
 
     async def find(self, plaintext: str) -> ApiToken | None:
         """The token `plaintext` names, revoked or not; None if unknown or malformed."""
         if not looks_like_token(plaintext):
             return None
         token_hash = hash_token(plaintext)
-        cached = self._by_hash.get(token_hash)
+        cached = self._cached(token_hash)
         if cached is not None:
             return cached
         generation = self._generation
@@ -183,20 +242,36 @@ class TokenCache:
 
 
 class UsageRecorder:
-    """Remembers when each token was last used, writing at most once a minute per token."""
+    """Remembers when each token was last used, writing at most once a minute per token.
+
+    The latest use is also kept in memory (`last_used`), so that this process's console shows
+    it to the second although the database may be up to `interval` behind.
+    """
 
     def __init__(self, interval: float = LAST_USED_WRITE_INTERVAL) -> None:
         self.interval = interval
         self._written: dict[str, float] = {}
+        self._seen: dict[str, float] = {}  # token id -> time.time() of its latest use
 
     def due(self, token_id: str) -> bool:
-        """Whether a use of `token_id` now should be written (and note that it will be)."""
+        """Note a use of `token_id` now; whether it should be written (and that it will be)."""
+        if len(self._seen) >= 10_000 and token_id not in self._seen:
+            self._seen.clear()  # only valid tokens get here, but stay bounded all the same
+        self._seen[token_id] = time.time()
         clock = time.monotonic()
         last = self._written.get(token_id)
         if last is not None and clock - last < self.interval:
             return False
         self._written[token_id] = clock
         return True
+
+    def last_used(self, token: ApiToken) -> str | None:
+        """The later of the stored last use and the latest one this process saw."""
+        seen = self._seen.get(token.id)
+        if seen is None:
+            return token.last_used
+        stamp = datetime.fromtimestamp(seen, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return max(stamp, token.last_used or "")
 
     async def record(self, db: Database, token_id: str) -> None:
         if self.due(token_id):

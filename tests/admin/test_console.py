@@ -193,7 +193,9 @@ async def test_users_groups_and_audit_pages_list_what_scim_pushed(admin: Sso) ->
 
 async def test_a_reload_neither_shows_the_token_again_nor_mints_another(admin: Sso) -> None:
     csrf = await admin.csrf_token()
-    await admin.client.post("/admin/api-tokens", data={"csrfToken": csrf, "name": "once"})
+    await admin.client.post(
+        "/admin/api-tokens", data={"csrfToken": csrf, "name": "once", "scope": "admin:scim"}
+    )
     first = await admin.client.get("/admin/api-tokens")
     assert re.search(r"wxt_[A-Za-z0-9_-]{43}", first.text)
     again = await admin.client.get("/admin/api-tokens")
@@ -207,7 +209,9 @@ async def test_a_new_token_is_shown_only_to_the_session_that_made_it(
     async with sso_app(make_config, access={"admin_emails": [ADA]}) as sso:
         await sso.signed_in()
         csrf = await sso.csrf_token()
-        await sso.client.post("/admin/api-tokens", data={"csrfToken": csrf, "name": "mine"})
+        await sso.client.post(
+            "/admin/api-tokens", data={"csrfToken": csrf, "name": "mine", "scope": "admin:scim"}
+        )
         sso.client.cookies.clear()
         await sso.signed_in()  # the same administrator, another session (another browser)
         page = await sso.client.get("/admin/api-tokens")
