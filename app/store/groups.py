@@ -12,6 +12,7 @@ from typing import Any
 
 from app.db import Row, Tx
 from app.store import now, paged, violates_unique
+from app.store.users import like_pattern
 
 
 class GroupExists(Exception):
@@ -248,20 +249,109 @@ class GroupSummary:
     last_modified: str
 
 
-def browse(tx: Tx, *, offset: int, limit: int) -> tuple[int, list[GroupSummary]]:
-    """Groups by name with their member counts, one page."""
-    total_row = tx.fetch_one("SELECT count(*) FROM groups")
-    rows = tx.fetch_all(
-        "SELECT g.id, g.display_name, g.external_id, g.last_modified,"
-        " (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS members"
-        " FROM groups g ORDER BY g.display_name LIMIT ? OFFSET ?",
-        (limit, offset),
+def browse(tx: Tx, *, offset: int, limit: int, query: str = "") -> tuple[int, list[GroupSummary]]:
+    """Groups by name (those whose name contains `query`, case-insensitively, when given) with
+    their member counts: one page, and one grouped count for the page's groups."""
+    where, params = "1 = 1", list[str]()
+    if query:
+        where = "display_name LIKE ? ESCAPE '\\'"
+        params = [like_pattern(query)]
+    total, rows = paged(
+        tx, "groups", where, params, order_by="display_name", offset=offset, limit=limit
     )
+    counts = member_counts(tx, [r["id"] for r in rows])
     groups = [
-        GroupSummary(r["id"], r["display_name"], r["external_id"], r["members"], r["last_modified"])
+        GroupSummary(
+            r["id"], r["display_name"], r["external_id"], counts[r["id"]], r["last_modified"]
+        )
         for r in rows
     ]
-    return (int(total_row[0]) if total_row else 0), groups
+    return total, groups
+
+
+def member_counts(tx: Tx, group_ids: Sequence[str]) -> dict[str, int]:
+    """How many members each of `group_ids` has, in one grouped query over the primary key."""
+    result = dict.fromkeys(group_ids, 0)
+    if not group_ids:
+        return result
+    rows = tx.fetch_all(
+        "SELECT group_id, count(*) FROM group_members"
+        " WHERE group_id IN (SELECT value FROM json_each(?)) GROUP BY group_id",
+        (json.dumps(list(group_ids)),),
+    )
+    result.update({r[0]: int(r[1]) for r in rows})
+    return result
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member as the group page lists it."""
+
+    id: str
+    user_name: str
+    display: str
+    email: str | None
+    active: bool
+
+
+# Above this share of all users, a group's members are paged by walking the userName index
+# and probing the membership key (no sort of the whole group); below it, the members are
+# read by the membership key and only they are sorted.
+_DENSE = 8
+_MEMBER = (
+    "SELECT u.id, u.user_name, u.email, u.active,"
+    " coalesce(m.display, u.display_name, u.user_name) AS display"
+)
+# CROSS JOIN keeps `users` outer: SQLite walks users_user_name in order, probing the key.
+MEMBERS_DENSE = (
+    f"{_MEMBER} FROM users u CROSS JOIN group_members m ON m.group_id = ? AND m.user_id = u.id"
+    " ORDER BY u.user_name LIMIT ? OFFSET ?"
+)
+MEMBERS_SPARSE = (
+    f"{_MEMBER} FROM group_members m JOIN users u ON u.id = m.user_id AND m.group_id = ?"
+    " ORDER BY u.user_name LIMIT ? OFFSET ?"
+)
+
+
+def member_page(
+    tx: Tx, group_id: str, query: str, *, offset: int, limit: int
+) -> tuple[int, list[MemberRow]]:
+    """A group's members by userName (those whose userName, email or display name contains
+    `query`, when given): how many, and one page. Bounded by the group's size whatever the
+    page, and by the page's end when the group is large and the search empty."""
+    offset = min(max(offset, 0), 2**62)
+    if query:
+        where = (
+            " FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?1"
+            " AND (u.user_name LIKE ?2 ESCAPE '\\' OR u.email LIKE ?2 ESCAPE '\\'"
+            " OR coalesce(m.display, u.display_name, '') LIKE ?2 ESCAPE '\\')"
+        )
+        params = (group_id, like_pattern(query))
+        found = tx.fetch_one("SELECT count(*)" + where, params)
+        rows = tx.fetch_all(
+            f"{_MEMBER}{where} ORDER BY u.user_name LIMIT ?3 OFFSET ?4",
+            (*params, limit, offset),
+        )
+        total = int(found[0]) if found else 0
+    else:
+        found = tx.fetch_one("SELECT count(*) FROM group_members WHERE group_id = ?", (group_id,))
+        total = int(found[0]) if found else 0
+        users = tx.fetch_one("SELECT max(rowid) FROM users")  # about how many: no scan
+        dense = total * _DENSE >= int((users[0] if users else 0) or 0)
+        rows = tx.fetch_all(MEMBERS_DENSE if dense else MEMBERS_SPARSE, (group_id, limit, offset))
+    members = [
+        MemberRow(r["id"], r["user_name"], r["display"], r["email"], bool(r["active"]))
+        for r in rows
+    ]
+    return total, members
+
+
+def choices(tx: Tx, limit: int) -> list[tuple[str, str]]:
+    """The first `limit` groups by name, as (id, displayName), for a filter's options."""
+    rows = tx.fetch_all(
+        "SELECT id, display_name FROM groups ORDER BY display_name LIMIT ?", (limit,)
+    )
+    return [(r[0], r[1]) for r in rows]
 
 
 def count(tx: Tx) -> int:
