@@ -294,56 +294,86 @@ class MemberRow:
     active: bool
 
 
-# Above this share of all users, a group's members are paged by walking the userName index
-# and probing the membership key (no sort of the whole group); below it, the members are
-# read by the membership key and only they are sorted.
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of a group's members by userName, and whether there are more either side."""
+
+    total: int  # members matching the search (all members without one)
+    members: list[MemberRow]
+    more_before: bool
+    more_after: bool
+
+
+# At or above this share of all users, a group's members are paged by walking the userName
+# index and probing the membership key (the walk stops at the page's end: no sort of the whole
+# group); below it, the members are read by the membership key and only they are sorted.
 _DENSE = 8
 _MEMBER = (
     "SELECT u.id, u.user_name, u.email, u.active,"
     " coalesce(m.display, u.display_name, u.user_name) AS display"
 )
-# CROSS JOIN keeps `users` outer: SQLite walks users_user_name in order, probing the key.
-MEMBERS_DENSE = (
-    f"{_MEMBER} FROM users u CROSS JOIN group_members m ON m.group_id = ? AND m.user_id = u.id"
-    " ORDER BY u.user_name LIMIT ? OFFSET ?"
-)
-MEMBERS_SPARSE = (
-    f"{_MEMBER} FROM group_members m JOIN users u ON u.id = m.user_id AND m.group_id = ?"
-    " ORDER BY u.user_name LIMIT ? OFFSET ?"
+# CROSS JOIN fixes which table is outer.
+WALK_USERS = "FROM users u CROSS JOIN group_members m ON m.group_id = :g AND m.user_id = u.id"
+READ_MEMBERS = "FROM group_members m CROSS JOIN users u ON u.id = m.user_id AND m.group_id = :g"
+_SEARCH = (
+    "(u.user_name LIKE :q ESCAPE '\\' OR u.email LIKE :q ESCAPE '\\'"
+    " OR u.display_name LIKE :q ESCAPE '\\'"
+    " OR coalesce(u.given_name, '') || ' ' || coalesce(u.family_name, '') LIKE :q ESCAPE '\\')"
 )
 
 
 def member_page(
-    tx: Tx, group_id: str, query: str, *, offset: int, limit: int
-) -> tuple[int, list[MemberRow]]:
-    """A group's members by userName (those whose userName, email or display name contains
-    `query`, when given): how many, and one page. Bounded by the group's size whatever the
-    page, and by the page's end when the group is large and the search empty."""
-    offset = min(max(offset, 0), 2**62)
+    tx: Tx,
+    group_id: str,
+    query: str = "",
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int,
+) -> MemberPage:
+    """A group's members by userName, `limit` of them: the first (neither `after` nor
+    `before`), those right after the userName `after`, or those right before `before` ("" for
+    the last page); with `query`, only those whose userName, email or name contains it.
+
+    Keyset paging over the userName index: any page costs the same as the first. A search
+    reads each user once (a LIKE cannot use an index) and probes membership only for matches."""
+    found = tx.fetch_one("SELECT count(*) FROM group_members WHERE group_id = ?", (group_id,))
+    members = int(found[0]) if found else 0
+    users = tx.fetch_one("SELECT max(rowid) FROM users")  # about how many: no scan
+    dense = members * _DENSE >= int((users[0] if users else 0) or 0)
+    source = WALK_USERS if dense else READ_MEMBERS
+    # `+` keeps a search from walking the index row by row: a scan, then a sort of matches.
+    name = "+u.user_name" if query and dense else "u.user_name"
+    params: dict[str, Any] = {"g": group_id, "limit": limit + 1}
+    where: list[str] = []
+    total = members
     if query:
-        where = (
-            " FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?1"
-            " AND (u.user_name LIKE ?2 ESCAPE '\\' OR u.email LIKE ?2 ESCAPE '\\'"
-            " OR coalesce(m.display, u.display_name, '') LIKE ?2 ESCAPE '\\')"
-        )
-        params = (group_id, like_pattern(query))
-        found = tx.fetch_one("SELECT count(*)" + where, params)
-        rows = tx.fetch_all(
-            f"{_MEMBER}{where} ORDER BY u.user_name LIMIT ?3 OFFSET ?4",
-            (*params, limit, offset),
-        )
-        total = int(found[0]) if found else 0
-    else:
-        found = tx.fetch_one("SELECT count(*) FROM group_members WHERE group_id = ?", (group_id,))
-        total = int(found[0]) if found else 0
-        users = tx.fetch_one("SELECT max(rowid) FROM users")  # about how many: no scan
-        dense = total * _DENSE >= int((users[0] if users else 0) or 0)
-        rows = tx.fetch_all(MEMBERS_DENSE if dense else MEMBERS_SPARSE, (group_id, limit, offset))
-    members = [
+        params["q"] = like_pattern(query)
+        where.append(_SEARCH)
+        counted = tx.fetch_one(f"SELECT count(*) {source} WHERE {_SEARCH}", params)
+        total = int(counted[0]) if counted else 0
+    backward = before is not None
+    key = before if backward else after
+    if key:
+        params["key"] = key
+        where.append(f"{name} {'<' if backward else '>'} :key")
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    order = f"{name} DESC" if backward else name
+    rows = tx.fetch_all(
+        f"{_MEMBER} {source} {clause} ORDER BY {order} LIMIT :limit",
+        params,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backward:
+        rows.reverse()
+    page = [
         MemberRow(r["id"], r["user_name"], r["display"], r["email"], bool(r["active"]))
         for r in rows
     ]
-    return total, members
+    if backward:
+        return MemberPage(total, page, more_before=more, more_after=bool(before))
+    return MemberPage(total, page, more_before=bool(after), more_after=more)
 
 
 def choices(tx: Tx, limit: int) -> list[tuple[str, str]]:

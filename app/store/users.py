@@ -358,11 +358,24 @@ def directory(
         sql, admin_params = _admin_sql(rules)
         clauses.append(sql if criteria.admin else f"NOT {sql}")
         params.extend(admin_params)
-    where = " AND ".join(clauses) or "1 = 1"
-    total, rows = paged(
-        tx, "users", where, params, order_by="users.user_name", offset=offset, limit=limit
+    if not clauses:  # everyone: a walk along the userName index, which stops at the page
+        total, rows = paged(
+            tx, "users", "1 = 1", (), order_by="users.user_name", offset=offset, limit=limit
+        )
+        return total, [_row(r) for r in rows]
+    # A filter may match few users spread along the index: one pass over the table, a sort
+    # of the matches' names only (`+` keeps SQLite from walking the index), then the page.
+    where = " AND ".join(clauses)
+    offset = min(max(offset, 0), 2**62)
+    rows = tx.fetch_all(
+        "SELECT * FROM users WHERE rowid IN (SELECT rowid FROM users"  # noqa: S608
+        f" WHERE {where} ORDER BY +users.user_name LIMIT ? OFFSET ?) ORDER BY +users.user_name",
+        [*params, limit, offset],
     )
-    return total, [_row(r) for r in rows]
+    if len(rows) < limit and (rows or offset == 0):
+        return offset + len(rows), [_row(r) for r in rows]
+    found = tx.fetch_one(f"SELECT count(*) FROM users WHERE {where}", params)  # noqa: S608
+    return (int(found[0]) if found else 0), [_row(r) for r in rows]
 
 
 def emails_of(tx: Tx, user_id: str) -> list[Email]:

@@ -66,7 +66,7 @@ class Directory:
         return self.sso.client
 
     async def page(self, path: str, **params: str) -> str:
-        response = await self.client.get(path, params=params)
+        response = await self.client.get(path, params=params or None)  # {} drops a query
         assert response.status_code == 200, response.text
         return response.text
 

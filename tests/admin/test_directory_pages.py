@@ -210,7 +210,18 @@ async def test_a_group_page_shows_its_attributes_grant_members_and_history(d: Di
     assert len(ken) == 1 and "Suspended" in ken[0]
 
 
-async def test_group_members_are_paged_and_searchable(d: Directory) -> None:
+def _link(html: str, rel: str) -> str:
+    """The href of the paging link named `rel` ("First", "Previous", "Next", "Last")."""
+    found = re.search(rf'<a href="([^"]+)"[^>]*>{rel}</a>', html)
+    assert found, f"no {rel} link"
+    return found.group(1).replace("&amp;", "&")
+
+
+def _names(html: str) -> list[str]:
+    return list(dict.fromkeys(re.findall(r"m\d{3}@big\.test", table(html, "group-members"))))
+
+
+async def test_group_members_are_paged_both_ways_and_searchable(d: Directory) -> None:
     def big(tx: Tx) -> None:
         ids = []
         for i in range(130):
@@ -222,51 +233,79 @@ async def test_group_members_are_paged_and_searchable(d: Directory) -> None:
 
     await d.sso.db.write(big)
     path = f"/admin/groups/{d.ids['Big']}"
-    pages = [await d.page(path, page=str(n)) for n in (1, 2, 3)]
-    names = [re.findall(r"m\d{3}@big\.test", table(p, "group-members")) for p in pages]
-    assert [len(set(n)) for n in names] == [50, 50, 30]
-    flat = [n for page in names for n in dict.fromkeys(page)]
-    assert flat == sorted(flat) and len(set(flat)) == 130
-    assert "Members 51\N{EN DASH}100 of 130" in pages[1] and 'rel="prev"' in pages[1]
+    everyone = [f"m{i:03d}@big.test" for i in range(130)]
+    first = await d.page(path)
+    assert _names(first) == everyone[:50] and 'Members <span class="muted">(130)' in first
+    assert "Previous" not in first and "First" not in first
+    second = await d.page(_link(first, "Next"))
+    assert _names(second) == everyone[50:100]
+    third = await d.page(_link(second, "Next"))
+    assert _names(third) == everyone[100:] and "Next" not in third
+    assert _names(await d.page(_link(third, "Previous"))) == everyone[50:100]
+    assert _names(await d.page(_link(second, "Previous"))) == everyone[:50]
+    assert _names(await d.page(_link(first, "Last"))) == everyone[80:]
+    assert _names(await d.page(_link(third, "First"))) == everyone[:50]
+    assert user_links(first, "group-members")[0] in await d.page("/admin/users", q="m000@")
+
     found = await d.page(path, q="M12")
-    assert set(re.findall(r"m\d{3}@big\.test", table(found, "group-members"))) == {
-        f"m{i}@big.test" for i in range(120, 130)
-    }
-    assert "Members 1\N{EN DASH}10 of 10" in found
-    assert f"{path}?q=M12" not in found  # one page: no links
+    assert _names(found) == everyone[120:]
+    assert "(10 found)" in found and "Next" not in found
     assert "No member matches" in await d.page(path, q="nobody")
+    odd = await d.page(path, after="x" * 400, before="")  # ignored: the first page
+    assert _names(odd) == everyone[:50]
 
 
 @pytest.mark.parametrize("share", ["dense", "sparse"])
 async def test_member_pages_are_in_user_name_order_either_way(d: Directory, share: str) -> None:
-    """A group with most users is walked along the userName index; a small one is sorted;
-    both page the same way."""
-    count = 40 if share == "dense" else 3
+    """A group with most users is walked along the userName index; a small one is read by
+    its key and sorted; both page the same way, forward and back, with or without a search."""
+    count = 40 if share == "dense" else 9
 
     def make(tx: Tx) -> tuple[str, list[str]]:
-        names = [f"z{i:02d}-{share}@order.test" for i in reversed(range(count))]
+        names = [
+            f"Z{i:02d}-{share}@Order.test" if i % 2 else f"z{i:02d}-{share}@order.test"
+            for i in reversed(range(count))
+        ]
         ids = [user_store.create(tx, UserFields(user_name=n), "{}").id for n in names]
         group = group_store.create(tx, share, None, "{}")
         group_store.add_members(tx, group.id, ids)
-        for i in range(0 if share == "dense" else 60):
+        for i in range(0 if share == "dense" else 80):
             user_store.create(tx, UserFields(user_name=f"other{i}@order.test"), "{}")
-        return group.id, sorted(names)
+        return group.id, sorted(names, key=str.lower)
 
     group_id, expected = await d.sso.db.write(make)
-    seen: list[str] = []
-    for offset in range(0, count, 7):
-        total, page = await d.sso.db.read(
-            group_store.member_page, group_id, "", offset=offset, limit=7
-        )
-        assert total == count
-        seen += [m.user_name for m in page]
-    assert seen == expected
+    for query in ("", "order"):
+        seen: list[str] = []
+        after = None
+        while True:
+            page = await d.sso.db.read(
+                group_store.member_page, group_id, query, after=after, limit=4
+            )
+            assert page.total == count and page.more_before == bool(after)
+            seen += [m.user_name for m in page.members]
+            if not page.more_after:
+                break
+            after = page.members[-1].user_name
+        assert seen == expected
+        back: list[str] = []
+        before = ""
+        while True:
+            page = await d.sso.db.read(
+                group_store.member_page, group_id, query, before=before, limit=4
+            )
+            back = [m.user_name for m in page.members] + back
+            if not page.more_before:
+                break
+            before = page.members[0].user_name
+        assert back == expected
 
-    def plan(tx: Tx, sql: str) -> str:
-        rows = tx.fetch_all(f"EXPLAIN QUERY PLAN {sql}", (group_id, 5, 0))
+    def plan(tx: Tx, source: str) -> str:
+        sql = f"SELECT u.id {source} WHERE u.user_name > :key ORDER BY u.user_name LIMIT 5"
+        rows = tx.fetch_all(f"EXPLAIN QUERY PLAN {sql}", {"g": group_id, "key": ""})
         return " ".join(str(r["detail"]) for r in rows)
 
     # The walk along userName never sorts the group; the other reads only its members.
-    assert "TEMP B-TREE" not in await d.sso.db.read(plan, group_store.MEMBERS_DENSE)
-    sparse = await d.sso.db.read(plan, group_store.MEMBERS_SPARSE)
-    assert "SEARCH m USING" in sparse and "SCAN u" not in sparse
+    walk = await d.sso.db.read(plan, group_store.WALK_USERS)
+    assert "TEMP B-TREE" not in walk and "users_user_name" in walk
+    read = await d.sso.db.read(plan, group_store.READ_MEMBERS)
+    assert read.index("SEARCH m") < read.index("SEARCH u")
