@@ -82,15 +82,47 @@ def session_id_from(request: Request, config: Config) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@dataclass(frozen=True)
+class AdminGrant:
+    """Why someone is an administrator: the `[access]` key and entry that matched, and the
+    group through which it did (None for an email)."""
+
+    key: str  # "admin_emails", "admin_groups" or "admin_group_external_ids"
+    entry: str
+    group: Member | None = None
+
+
+def group_grant(config: Config, group: Member) -> AdminGrant | None:
+    """The `[access]` entry that makes members of `group` administrators, if any: its name in
+    `admin_groups` (case-insensitively), else its externalId in `admin_group_external_ids`."""
+    name = group.display.lower()
+    for entry in config.access.admin_groups:
+        if entry.lower() == name:
+            return AdminGrant("admin_groups", entry, group)
+    if (
+        group.external_id is not None
+        and group.external_id in config.access.admin_group_external_ids
+    ):
+        return AdminGrant("admin_group_external_ids", group.external_id, group)
+    return None
+
+
+def admin_grants(config: Config, user: User, groups: Sequence[Member]) -> list[AdminGrant]:
+    """Every reason `user` is an administrator: an email in `admin_emails` (their email or
+    userName), or current membership of an admin group (`group_grant`). Empty: not one."""
+    grants = [
+        AdminGrant("admin_emails", e.lower())
+        for e in dict.fromkeys(e for e in (user.email, user.user_name) if e)
+        if e.lower() in config.access.admin_emails
+    ]
+    grants = list({(g.key, g.entry): g for g in grants}.values())
+    grants.extend(grant for g in groups if (grant := group_grant(config, g)) is not None)
+    return grants
+
+
 def is_admin(config: Config, user: User, groups: Sequence[Member]) -> bool:
-    """An administrator by email, or by current membership of an admin group: one named in
-    `admin_groups`, or whose externalId is in `admin_group_external_ids`."""
-    emails = {e for e in (user.email, user.user_name) if e}
-    if any(e.lower() in config.access.admin_emails for e in emails):
-        return True
-    names = {g.lower() for g in config.access.admin_groups}
-    external_ids = set(config.access.admin_group_external_ids)
-    return any(g.display.lower() in names or g.external_id in external_ids for g in groups)
+    """An administrator by email, or by current membership of an admin group (`admin_grants`)."""
+    return bool(admin_grants(config, user, groups))
 
 
 def _load(tx: Tx, session_id: str, idle: timedelta) -> tuple[Session, User, list[Member]] | None:

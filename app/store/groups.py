@@ -12,6 +12,7 @@ from typing import Any
 
 from app.db import Row, Tx
 from app.store import now, paged, violates_unique
+from app.store.users import like_pattern
 
 
 class GroupExists(Exception):
@@ -248,20 +249,139 @@ class GroupSummary:
     last_modified: str
 
 
-def browse(tx: Tx, *, offset: int, limit: int) -> tuple[int, list[GroupSummary]]:
-    """Groups by name with their member counts, one page."""
-    total_row = tx.fetch_one("SELECT count(*) FROM groups")
-    rows = tx.fetch_all(
-        "SELECT g.id, g.display_name, g.external_id, g.last_modified,"
-        " (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS members"
-        " FROM groups g ORDER BY g.display_name LIMIT ? OFFSET ?",
-        (limit, offset),
+def browse(tx: Tx, *, offset: int, limit: int, query: str = "") -> tuple[int, list[GroupSummary]]:
+    """Groups by name (those whose name contains `query`, case-insensitively, when given) with
+    their member counts: one page, and one grouped count for the page's groups."""
+    where, params = "1 = 1", list[str]()
+    if query:
+        where = "display_name LIKE ? ESCAPE '\\'"
+        params = [like_pattern(query)]
+    total, rows = paged(
+        tx, "groups", where, params, order_by="display_name", offset=offset, limit=limit
     )
+    counts = member_counts(tx, [r["id"] for r in rows])
     groups = [
-        GroupSummary(r["id"], r["display_name"], r["external_id"], r["members"], r["last_modified"])
+        GroupSummary(
+            r["id"], r["display_name"], r["external_id"], counts[r["id"]], r["last_modified"]
+        )
         for r in rows
     ]
-    return (int(total_row[0]) if total_row else 0), groups
+    return total, groups
+
+
+def member_counts(tx: Tx, group_ids: Sequence[str]) -> dict[str, int]:
+    """How many members each of `group_ids` has, in one grouped query over the primary key."""
+    result = dict.fromkeys(group_ids, 0)
+    if not group_ids:
+        return result
+    rows = tx.fetch_all(
+        "SELECT group_id, count(*) FROM group_members"
+        " WHERE group_id IN (SELECT value FROM json_each(?)) GROUP BY group_id",
+        (json.dumps(list(group_ids)),),
+    )
+    result.update({r[0]: int(r[1]) for r in rows})
+    return result
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member as the group page lists it."""
+
+    id: str
+    user_name: str
+    display: str
+    email: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of a group's members by userName, and whether there are more either side."""
+
+    total: int  # members matching the search (all members without one)
+    members: list[MemberRow]
+    more_before: bool
+    more_after: bool
+
+
+# At or above this share of all users, a group's members are paged by walking the userName
+# index and probing the membership key (the walk stops at the page's end: no sort of the whole
+# group); below it, the members are read by the membership key and only they are sorted.
+_DENSE = 8
+_MEMBER = (
+    "SELECT u.id, u.user_name, u.email, u.active,"
+    " coalesce(m.display, u.display_name, u.user_name) AS display"
+)
+# CROSS JOIN fixes which table is outer.
+WALK_USERS = "FROM users u CROSS JOIN group_members m ON m.group_id = :g AND m.user_id = u.id"
+READ_MEMBERS = "FROM group_members m CROSS JOIN users u ON u.id = m.user_id AND m.group_id = :g"
+_SEARCH = (
+    "(u.user_name LIKE :q ESCAPE '\\' OR u.email LIKE :q ESCAPE '\\'"
+    " OR u.display_name LIKE :q ESCAPE '\\'"
+    " OR coalesce(u.given_name, '') || ' ' || coalesce(u.family_name, '') LIKE :q ESCAPE '\\')"
+)
+
+
+def member_page(
+    tx: Tx,
+    group_id: str,
+    query: str = "",
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int,
+) -> MemberPage:
+    """A group's members by userName, `limit` of them: the first (neither `after` nor
+    `before`), those right after the userName `after`, or those right before `before` ("" for
+    the last page); with `query`, only those whose userName, email or name contains it.
+
+    Keyset paging over the userName index: any page costs the same as the first. A search
+    reads each user once (a LIKE cannot use an index) and probes membership only for matches."""
+    found = tx.fetch_one("SELECT count(*) FROM group_members WHERE group_id = ?", (group_id,))
+    members = int(found[0]) if found else 0
+    users = tx.fetch_one("SELECT max(rowid) FROM users")  # about how many: no scan
+    dense = members * _DENSE >= int((users[0] if users else 0) or 0)
+    source = WALK_USERS if dense else READ_MEMBERS
+    # `+` keeps a search from walking the index row by row: a scan, then a sort of matches.
+    name = "+u.user_name" if query and dense else "u.user_name"
+    params: dict[str, Any] = {"g": group_id, "limit": limit + 1}
+    where: list[str] = []
+    total = members
+    if query:
+        params["q"] = like_pattern(query)
+        where.append(_SEARCH)
+        counted = tx.fetch_one(f"SELECT count(*) {source} WHERE {_SEARCH}", params)
+        total = int(counted[0]) if counted else 0
+    backward = before is not None
+    key = before if backward else after
+    if key:
+        params["key"] = key
+        where.append(f"{name} {'<' if backward else '>'} :key")
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    order = f"{name} DESC" if backward else name
+    rows = tx.fetch_all(
+        f"{_MEMBER} {source} {clause} ORDER BY {order} LIMIT :limit",
+        params,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backward:
+        rows.reverse()
+    page = [
+        MemberRow(r["id"], r["user_name"], r["display"], r["email"], bool(r["active"]))
+        for r in rows
+    ]
+    if backward:
+        return MemberPage(total, page, more_before=more, more_after=bool(before))
+    return MemberPage(total, page, more_before=bool(after), more_after=more)
+
+
+def choices(tx: Tx, limit: int) -> list[tuple[str, str]]:
+    """The first `limit` groups by name, as (id, displayName), for a filter's options."""
+    rows = tx.fetch_all(
+        "SELECT id, display_name FROM groups ORDER BY display_name LIMIT ?", (limit,)
+    )
+    return [(r[0], r[1]) for r in rows]
 
 
 def count(tx: Tx) -> int:

@@ -278,3 +278,111 @@ def counts(tx: Tx) -> dict[str, int]:
     row = tx.fetch_one("SELECT count(*), coalesce(sum(active), 0) FROM users")
     total, active = (int(row[0]), int(row[1])) if row else (0, 0)
     return {"total": total, "active": active, "suspended": total - active}
+
+
+# -- the admin console's directory ----------------------------------------------------------------
+
+SOURCES = ("scim", "jit", "cli")
+
+
+@dataclass(frozen=True)
+class AdminRules:
+    """`[access]` as the store needs it to tell administrators apart (see
+    app.auth.sessions.admin_grants, which this mirrors in SQL): emails lower-cased, group
+    names, group externalIds."""
+
+    emails: tuple[str, ...] = ()
+    group_names: tuple[str, ...] = ()
+    group_external_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What the Users page asks for; every field optional (None or empty: any)."""
+
+    query: str = ""
+    active: bool | None = None
+    source: str | None = None
+    group_id: str | None = None
+    admin: bool | None = None
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') that finds `query` anywhere in a value."""
+    return "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _admin_sql(rules: AdminRules) -> tuple[str, list[Any]]:
+    """Whether a `users` row is an administrator, as admin_grants decides it."""
+    emails = json.dumps(list(rules.emails))
+    # x IN (SELECT ...) compares with the collation of x: the columns are NOCASE.
+    names = json.dumps([n.lower() for n in rules.group_names])
+    external_ids = json.dumps(list(rules.group_external_ids))
+    sql = (
+        "(users.user_name IN (SELECT value FROM json_each(?))"
+        " OR users.email IN (SELECT value FROM json_each(?))"
+        " OR users.id IN (SELECT m.user_id FROM group_members m JOIN groups g ON g.id = m.group_id"
+        "  WHERE g.display_name IN (SELECT value FROM json_each(?))"
+        "  OR g.external_id IN (SELECT value FROM json_each(?))))"
+    )
+    return sql, [emails, emails, names, external_ids]
+
+
+def directory(
+    tx: Tx, criteria: Criteria, rules: AdminRules, *, offset: int, limit: int
+) -> tuple[int, list[User]]:
+    """The users that match `criteria`, by userName: how many, and one page. The query is
+    found in userName, any email or the name, case-insensitively."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if criteria.query:
+        pattern = like_pattern(criteria.query)
+        clauses.append(
+            "(users.user_name LIKE ? ESCAPE '\\' OR users.email LIKE ? ESCAPE '\\'"
+            " OR users.display_name LIKE ? ESCAPE '\\'"
+            " OR coalesce(users.given_name, '') || ' ' || coalesce(users.family_name, '')"
+            "  LIKE ? ESCAPE '\\'"
+            " OR users.id IN (SELECT user_id FROM user_emails WHERE value LIKE ? ESCAPE '\\'))"
+        )
+        params.extend([pattern] * 5)
+    if criteria.active is not None:
+        clauses.append("users.active = ?")
+        params.append(int(criteria.active))
+    if criteria.source is not None:
+        clauses.append("users.source = ?")
+        params.append(criteria.source)
+    if criteria.group_id is not None:
+        clauses.append("users.id IN (SELECT user_id FROM group_members WHERE group_id = ?)")
+        params.append(criteria.group_id)
+    if criteria.admin is not None:
+        sql, admin_params = _admin_sql(rules)
+        clauses.append(sql if criteria.admin else f"NOT {sql}")
+        params.extend(admin_params)
+    if not clauses:  # everyone: a walk along the userName index, which stops at the page
+        total, rows = paged(
+            tx, "users", "1 = 1", (), order_by="users.user_name", offset=offset, limit=limit
+        )
+        return total, [_row(r) for r in rows]
+    # A filter may match few users spread along the index: one pass over the table, a sort
+    # of the matches' names only (`+` keeps SQLite from walking the index), then the page.
+    where = " AND ".join(clauses)
+    offset = min(max(offset, 0), 2**62)
+    rows = tx.fetch_all(
+        "SELECT * FROM users WHERE rowid IN (SELECT rowid FROM users"  # noqa: S608
+        f" WHERE {where} ORDER BY +users.user_name LIMIT ? OFFSET ?) ORDER BY +users.user_name",
+        [*params, limit, offset],
+    )
+    if len(rows) < limit and (rows or offset == 0):
+        return offset + len(rows), [_row(r) for r in rows]
+    found = tx.fetch_one(f"SELECT count(*) FROM users WHERE {where}", params)  # noqa: S608
+    return (int(found[0]) if found else 0), [_row(r) for r in rows]
+
+
+def emails_of(tx: Tx, user_id: str) -> list[Email]:
+    """A user's emails, the primary first."""
+    rows = tx.fetch_all(
+        "SELECT value, type, is_primary FROM user_emails WHERE user_id = ?"
+        " ORDER BY is_primary DESC, rowid",
+        (user_id,),
+    )
+    return [Email(r["value"], r["type"], bool(r["is_primary"])) for r in rows]
