@@ -151,7 +151,7 @@ def test_config_path_from_environment_and_unreachable_provider(tmp_path: Path) -
     assert "http://127.0.0.1:8080/api/auth/callback/jumpcloud" in result.stdout
     assert "http://127.0.0.1:8080/scim/v2" in result.stdout
     assert result.returncode == 1, result.stdout
-    assert "PROBLEM: Could not reach" in result.stdout
+    assert "PROBLEM  Discovery document: Could not reach" in result.stdout
     assert "test-client-secret" not in result.stdout + result.stderr
 
 

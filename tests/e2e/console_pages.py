@@ -24,6 +24,12 @@ BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 _install_lock = threading.Lock()
 
 
+def test_connection(page: Page) -> None:
+    """The settings page showing a connection test's steps."""
+    page.click("#test-connection")
+    page.wait_for_selector("#test-steps")
+
+
 def generate_token(page: Page) -> None:
     """The token-shown state: generate one through the form, as the setup page says."""
     page.fill("#token-name", "Screenshot token")
@@ -44,13 +50,21 @@ class ConsolePage:
 CONSOLE_PAGES: tuple[ConsolePage, ...] = (
     ConsolePage("overview", "/admin", "admin", nav="Overview"),
     ConsolePage("settings", "/admin/settings", "admin", nav="Settings"),
+    ConsolePage(
+        "settings-tested", "/admin/settings", "admin", nav="Settings", then=test_connection
+    ),
     ConsolePage("api-tokens", "/admin/api-tokens", "admin", nav="API tokens"),
     ConsolePage(
         "api-token-shown", "/admin/api-tokens", "admin", nav="API tokens", then=generate_token
     ),
     ConsolePage("users", "/admin/users", "admin", nav="Users"),
+    ConsolePage("users-filtered", "/admin/users?status=active&source=scim", "admin", nav="Users"),
+    ConsolePage("user", "/admin/users/{user_id}", "admin", nav="Users"),
     ConsolePage("groups", "/admin/groups", "admin", nav="Groups"),
+    ConsolePage("group", "/admin/groups/{group_id}", "admin", nav="Groups"),
     ConsolePage("audit", "/admin/audit", "admin", nav="Audit log"),
+    ConsolePage("audit-filtered", "/admin/audit?action=user.", "admin", nav="Audit log"),
+    ConsolePage("audit-bad-date", "/admin/audit?since=yesterday", "admin", 400, "Audit log"),
     ConsolePage("dashboard-admin", "/", "admin", nav="Dashboard"),
     ConsolePage("dashboard-member", "/", "member", nav="Dashboard"),
     ConsolePage("not-found", "/admin/no-such-page", "admin", status=404),
