@@ -15,8 +15,8 @@ from app.admin.directory import HISTORY, not_found, path_id, search_text
 from app.auth.sessions import CurrentUser, group_grant
 from app.db import Tx
 from app.services import services
+from app.store import audit_search, history
 from app.store import groups as group_store
-from app.store import history
 from app.store.audit import AuditEvent
 
 MAX_KEY = 320  # characters of a userName in a paging link; a longer value is ignored
@@ -27,6 +27,7 @@ class _Read:
     group: group_store.Group
     members: group_store.MemberPage
     events: list[AuditEvent]
+    names: dict[str, str]  # actors and targets of the events, by name
 
 
 def _read(tx: Tx, group_id: str, query: str, after: str | None, before: str | None) -> _Read | None:
@@ -36,7 +37,8 @@ def _read(tx: Tx, group_id: str, query: str, after: str | None, before: str | No
     members = group_store.member_page(
         tx, group_id, query, after=after, before=before, limit=PAGE_SIZE
     )
-    return _Read(group, members, history.of_group(tx, group_id, limit=HISTORY))
+    events = history.of_group(tx, group_id, limit=HISTORY)
+    return _Read(group, members, events, audit_search.names(tx, events))
 
 
 def _key(request: Request, name: str) -> str | None:
@@ -88,5 +90,6 @@ async def group_page(request: Request, current: CurrentUser) -> Response:
         links=_links(f"/admin/groups/{group.id}", query, read.members),
         q=query,
         events=read.events,
+        names=read.names,
         history_limit=HISTORY,
     )

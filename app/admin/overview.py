@@ -13,7 +13,7 @@ from app.admin.common import admin_page, render
 from app.auth.sessions import CurrentUser
 from app.db import Tx
 from app.services import services
-from app.store import audit, tokens
+from app.store import audit, audit_search, tokens
 from app.store import groups as group_store
 from app.store import users as user_store
 from app.store.checklist import setup_state
@@ -21,12 +21,14 @@ from app.store.checklist import setup_state
 
 def _overview(tx: Tx) -> dict[str, Any]:
     every_token = tokens.list_tokens(tx)
+    events = audit.recent(tx, limit=10)
     return {
         "counts": user_store.counts(tx),
         "groups": group_store.count(tx),
         "every_token": every_token,
         "tokens": [t for t in every_token if t.active],
-        "events": audit.recent(tx, limit=10),
+        "events": events,
+        "names": audit_search.names(tx, events),  # who and what, by name
         "setup": setup_state(tx),  # the checklist's facts, in this same read
     }
 

@@ -16,8 +16,8 @@ from app.admin.directory import HISTORY, not_found, path_id
 from app.auth.sessions import AdminGrant, CurrentUser, admin_grants, group_grant
 from app.db import Tx
 from app.services import services
+from app.store import audit_search, history, now, parse_time
 from app.store import groups as group_store
-from app.store import history, now, parse_time
 from app.store import sessions as session_store
 from app.store import users as user_store
 from app.store.audit import AuditEvent
@@ -45,18 +45,21 @@ class _Read:
     groups: list[group_store.Member]
     sessions: tuple[int, list[session_store.SessionInfo]]
     events: list[AuditEvent]
+    names: dict[str, str]  # actors and targets of the events, by name
 
 
 def _read(tx: Tx, user_id: str) -> _Read | None:
     user = user_store.get(tx, user_id)
     if user is None:
         return None
+    events = history.of_user(tx, user_id, limit=HISTORY)
     return _Read(
         user,
         user_store.emails_of(tx, user_id),
         group_store.groups_of(tx, user_id),
         session_store.of_user(tx, user_id, limit=SESSIONS),
-        history.of_user(tx, user_id, limit=HISTORY),
+        events,
+        audit_search.names(tx, events),
     )
 
 
@@ -100,6 +103,7 @@ async def user_page(request: Request, current: CurrentUser) -> Response:
         session_total=total,
         session_limit=SESSIONS,
         events=read.events,
+        names=read.names,
         history_limit=HISTORY,
         ended=number(request, "ended", None, 4),
     )

@@ -2,24 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-from app.db import Row, Tx
-from app.store.audit import AuditEvent
-
-
-def _event(row: Row) -> AuditEvent:
-    return AuditEvent(
-        id=row["id"],
-        at=row["at"],
-        actor=row["actor"],
-        action=row["action"],
-        target_type=row["target_type"],
-        target_id=row["target_id"],
-        detail=json.loads(row["detail"]),
-        ip=row["ip"],
-        request_id=row["request_id"],
-    )
+from app.db import Tx
+from app.store.audit import AuditEvent, from_row
 
 
 def of_user(tx: Tx, user_id: str, *, limit: int) -> list[AuditEvent]:
@@ -30,7 +14,7 @@ def of_user(tx: Tx, user_id: str, *, limit: int) -> list[AuditEvent]:
         " OR actor = ?2 ORDER BY id DESC LIMIT ?3",
         (user_id, f"user:{user_id}", limit),
     )
-    return [_event(r) for r in rows]
+    return [from_row(r) for r in rows]
 
 
 def of_group(tx: Tx, group_id: str, *, limit: int) -> list[AuditEvent]:
@@ -40,4 +24,4 @@ def of_group(tx: Tx, group_id: str, *, limit: int) -> list[AuditEvent]:
         " ORDER BY id DESC LIMIT ?",
         (group_id, limit),
     )
-    return [_event(r) for r in rows]
+    return [from_row(r) for r in rows]

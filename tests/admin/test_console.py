@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -232,3 +233,54 @@ async def test_a_new_token_is_shown_only_to_the_session_that_made_it(
 async def test_odd_paging_parameters_fall_back_instead_of_failing(admin: Sso, path: str) -> None:
     response = await admin.client.get(path)
     assert response.status_code == 200, response.text
+
+
+def _admin_routes(sso: Sso) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves under /admin, ids filled with a made-up one."""
+    found = []
+    for route in sso.app.routes:
+        path = getattr(route, "path", "")
+        if path.startswith("/admin"):
+            for method in sorted(getattr(route, "methods", None) or {"GET"}):
+                if method != "HEAD":
+                    found.append((method, path.replace("{id}", str(uuid.uuid4()))))
+    return found
+
+
+async def test_every_admin_route_refuses_members_and_sends_visitors_to_sign_in(
+    member: Sso, make_config: Callable[..., Config]
+) -> None:
+    """Not only the pages: every route under /admin, whatever its method, read from the
+    app's own route table (a route added later is covered without editing this test)."""
+    routes = _admin_routes(member)
+    assert len(routes) >= 15 and ("POST", "/admin/settings/test-connection") in routes
+    csrf = await member.csrf_token()
+    for method, path in routes:
+        response = await member.client.request(method, path, data={"csrfToken": csrf})
+        assert response.status_code == 403, (method, path, response.status_code)
+        assert "Administrators only" in response.text
+    async with sso_app(make_config) as visitor:
+        for method, path in routes:
+            response = await visitor.client.request(method, path)
+            assert response.status_code == 302, (method, path, response.status_code)
+            assert response.headers["location"].startswith("/api/auth/signin/jumpcloud?")
+
+
+async def test_recent_activity_names_who_did_it(admin: Sso) -> None:
+    """The overview shows the administrator by email and a group's history the SCIM token by
+    name, each with its id on hover, never the bare id."""
+    csrf = await admin.csrf_token()
+    form = {"csrfToken": csrf, "action": "create", "name": "Named", "scope": "admin:scim"}
+    assert (await admin.client.post("/admin/api-tokens", data=form)).status_code == 303
+    user = await admin.user_by_email(ADA)
+    assert user is not None
+    page = (await admin.client.get("/admin")).text
+    assert f'title="user:{user.id}">{ADA}<' in page
+    assert f">user:{user.id}<" not in page
+    async with scim_beside(admin) as scim:
+        group = await scim.group("Named group")
+        token = await scim.db.read(tokens.get, scim.token_id)
+    assert token is not None
+    page = (await admin.client.get(f"/admin/groups/{group['id']}")).text
+    assert f'title="token:{token.id}">{token.name}<' in page
+    assert f">token:{token.id}<" not in page
