@@ -53,6 +53,11 @@ class Forbidden(AppError):
     title = "Not allowed"
 
 
+class Busy(AppError):
+    status = 429
+    title = "Busy: try again in a moment"
+
+
 class NotFound(AppError):
     status = 404
     title = "Not found"

@@ -10,6 +10,7 @@ from app.admin.group import group_page
 from app.admin.groups import groups
 from app.admin.overview import overview
 from app.admin.settings import settings, test_connection, test_sign_in
+from app.admin.support import support_bundle
 from app.admin.tokens import api_tokens
 from app.admin.user import user_page
 from app.admin.user_sessions import end_all_sessions, end_session
@@ -23,6 +24,7 @@ def routes() -> list[Route]:
         Route("/admin/settings", settings, name="admin_settings"),
         Route("/admin/settings/test-connection", test_connection, methods=["POST"]),
         Route("/admin/settings/test-signin", test_sign_in, methods=["POST"]),
+        Route("/admin/settings/support-bundle", support_bundle, methods=["POST"]),
         Route("/admin/api-tokens", api_tokens, methods=["GET", "POST"], name="admin_api_tokens"),
         Route("/admin/users", users, name="admin_users"),
         Route("/admin/users/{id}", user_page, name="admin_user"),

@@ -232,7 +232,11 @@ async def build(
     }
     if users is not None:
         files["users.json"] = _json(users)
-    secrets = secrets_of(config)
+    # Scrubbing and compressing can take a while with --include-users: not on the event loop.
+    return await anyio.to_thread.run_sync(_zip, files, secrets_of(config), include_users)
+
+
+def _zip(files: dict[str, str], secrets: list[str], include_users: bool) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in files.items():

@@ -18,7 +18,7 @@ import pytest
 from app.config import Config
 from app.services import Services
 from app.support.bundle import build
-from tests.auth.sso import CLIENT_SECRET, Sso, sso_app
+from tests.auth.sso import CLIENT_SECRET, Sso, restore_cookies, saved_cookies, sso_app
 from tests.scim.client import Scim, scim_beside
 
 pytestmark = pytest.mark.anyio
@@ -41,6 +41,19 @@ class Used:
         svc: Services = self.sso.app.state.services
         return svc
 
+    async def download(self, **form: str) -> dict[str, str]:
+        """The bundle as the console's button downloads it (as the signed-in administrator)."""
+        csrf = await self.sso.csrf_token()
+        response = await self.sso.client.post(
+            "/admin/settings/support-bundle", data={"csrfToken": csrf, **form}
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/zip"
+        assert response.headers["content-disposition"].startswith(
+            'attachment; filename="webrix-support-'
+        )
+        return _files(response.content)
+
     async def bundle(self, **options: Any) -> dict[str, str]:
         svc = self.services
         await svc.write_support_records()
@@ -50,17 +63,25 @@ class Used:
             recent_logs=list(svc.support.ring.recent),
             **options,
         )
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return {
-                name.removeprefix("webrix-support/"): archive.read(name).decode()
-                for name in archive.namelist()
-            }
+        return _files(data)
+
+
+def _files(data: bytes) -> dict[str, str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {
+            name.removeprefix("webrix-support/"): archive.read(name).decode()
+            for name in archive.namelist()
+        }
 
 
 @asynccontextmanager
 async def used_service(make_config: Callable[..., Config]) -> AsyncIterator[Used]:
-    async with sso_app(make_config) as sso, scim_beside(sso) as scim:
+    async with (
+        sso_app(make_config, access={"admin_emails": [ADMIN_EMAIL]}) as sso,
+        scim_beside(sso) as scim,
+    ):
         await sso.signed_in()
+        admin_cookies = saved_cookies(sso.client)
         cookies = [c.value for c in sso.client.cookies.jar if c.value]
         id_tokens = [r[0] for r in await sso.db.fetch_all("SELECT id_token FROM sessions") if r[0]]
         user = await scim.create_user(
@@ -83,6 +104,7 @@ async def used_service(make_config: Callable[..., Config]) -> AsyncIterator[Used
         sso.client.cookies.clear()
         location = await sso.start()
         await sso.callback(sso.fake.authorize(location, error="access_denied"))
+        restore_cookies(sso.client, admin_cookies)
         secrets = [
             CLIENT_SECRET,
             sso.config.server.secret_key,
@@ -98,9 +120,14 @@ async def used_service(make_config: Callable[..., Config]) -> AsyncIterator[Used
 async def test_bundle_holds_each_section_and_no_secret(
     make_config: Callable[..., Config],
 ) -> None:
+    """Downloaded from Settings as an administrator would (the CLI makes the same one)."""
     async with used_service(make_config) as used:
-        files = await used.bundle()
+        files = await used.download(since="24h")
         token_id = used.scim.token_id
+        made = [e for e in await used.sso.events("support.bundle")]
+    assert [(e.actor.startswith("user:"), e.detail) for e in made] == [
+        (True, {"since": "24h", "include_users": False})
+    ]
     assert set(files) == {
         "README.txt",
         "system.json",
@@ -185,3 +212,17 @@ async def test_log_window_and_ring(make_config: Callable[..., Config]) -> None:
     assert [e["message"] for e in logged if e["logger"] == "webrix.test"] == [
         "disk nearly full for <user>@navy.example"
     ]
+
+
+async def test_console_button_refusals(make_config: Callable[..., Config]) -> None:
+    async with used_service(make_config) as used:
+        client = used.sso.client
+        no_csrf = await client.post("/admin/settings/support-bundle", data={"since": "24h"})
+        csrf = await used.sso.csrf_token()
+        bad_window = await client.post(
+            "/admin/settings/support-bundle", data={"csrfToken": csrf, "since": "forever"}
+        )
+        events = await used.sso.events("support.bundle")
+    assert no_csrf.status_code == 403 and bad_window.status_code == 400
+    assert "1h, 24h, 7d" in bad_window.text
+    assert events == []  # nothing made, nothing audited
