@@ -63,7 +63,7 @@ async def _fresh_token(cfg: Config) -> str:
     def renew(tx: Tx) -> str:
         for old in tokens.list_tokens(tx):
             if old.created_by == "demo" and old.active:
-                tokens.revoke(tx, old.id)
+                tokens.revoke(tx, old.id, by="demo")
         token, plaintext = tokens.create(tx, "demo SCIM token", ("admin:scim",), "demo")
         audit.record(
             tx, actor="demo", action="token.create", target_type="token", target_id=token.id

@@ -4,7 +4,6 @@ page against `webrix serve` and the real npm oidc-provider: from nothing to ever
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from app.db import Tx
-from app.store import facts
-from tests.conftest import config_data, free_port, serve_process, webrix, write_toml
+from tests.conftest import config_data, free_port, serve_process, write_toml
 from tests.e2e.oidc_provider import start_oidc_provider
 
 CLIENT_ID = "webrix-checklist"
@@ -83,19 +80,12 @@ def _done(*steps: str) -> dict[str, str]:
     return {step: "done" if step in steps else "not yet" for step in STEPS}
 
 
-def _sso_tested(stack: Stack) -> None:
-    """Test connection, the way the console button and `webrix check` record it."""
-    checked = webrix("check", "--config", str(stack.config))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    with sqlite3.connect(stack.db, timeout=10) as conn:
-        recorded = conn.execute("SELECT 1 FROM facts WHERE key = 'sso.tested'").fetchone()
-    if recorded is None:
-        # This `webrix check` does not record its result yet: the Test connection feature
-        # (the console button and `webrix check`, tested in their own files) writes this fact;
-        # here it is written the same way, through the store.
-        result = "Discovery, keys and client credentials: OK"
-        with sqlite3.connect(stack.db, timeout=10) as conn:
-            facts.put(Tx(conn), "sso.tested", {"ok": True, "result": result, "by": "cli"})
+def _sso_tested(page: Page, stack: Stack) -> None:
+    """Settings → Test connection, as the checklist's link leads an administrator to."""
+    page.goto(f"{stack.base}/admin/settings")
+    page.click("#test-connection")
+    page.wait_for_selector("#test-steps")
+    assert "Connection works" in page.inner_text("#test-result")
 
 
 def test_the_checklist_fills_as_the_setup_page_is_followed(page: Page, stack: Stack) -> None:
@@ -113,7 +103,7 @@ def test_the_checklist_fills_as_the_setup_page_is_followed(page: Page, stack: St
     assert "/admin/settings" in page.inner_html("#step-sso-tested")
     _shot(page, "checklist-start")
 
-    _sso_tested(stack)
+    _sso_tested(page, stack)
     state = _checklist(page, stack)
     assert state["step-sso-tested"] == "done"
     assert "passed" in page.inner_text("#step-sso-tested")
