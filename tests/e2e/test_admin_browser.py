@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import httpx
 from playwright.sync_api import Page
 
-SHOTS = os.environ.get("WEBRIX_SCREENSHOTS")  # a folder to keep screenshots in, when set
-
-
-def _shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+from tests.e2e.stack import shot
 
 
 def test_an_administrator_generates_a_scim_token_and_it_works(page: Page, demo: str) -> None:
@@ -27,7 +18,7 @@ def test_an_administrator_generates_a_scim_token_and_it_works(page: Page, demo: 
     page.fill("#token-name", "JumpCloud SCIM")
     page.click("#generate")
     page.wait_for_selector("#new-token")
-    _shot(page, "admin-token-generated")
+    shot(page, "admin-token-generated")
     # 5. Copy the API Token (it starts with wxt_...). It is shown once.
     token = page.input_value("#new-token")
     assert token.startswith("wxt_")
@@ -58,4 +49,4 @@ def test_a_member_who_is_not_an_administrator_is_turned_away(page: Page, demo: s
     page.wait_for_selector("#error-message")
     assert "administrators" in page.inner_text("#error-message")
     assert page.inner_text("#request-id")
-    _shot(page, "admin-refused")
+    shot(page, "admin-refused")

@@ -5,68 +5,24 @@ filter the log, and revoke the token (the list says by whom and when)."""
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import config_data, free_port, serve_process, write_toml
-from tests.e2e.oidc_provider import Provider, start_oidc_provider
+from tests.e2e.stack import ADMIN, Stack, console_stack, shot, sign_in_here
 
 CLIENT_ID = "webrix-e2e"
 CLIENT_SECRET = "e2e-audit-secret"
-ADMIN = "alice@example.com"
-
-
-@dataclass
-class Stack:
-    base: str
-    provider: Provider
-    db: Path
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with start_oidc_provider(
-        CLIENT_ID, CLIENT_SECRET, f"{base}/api/auth/callback/jumpcloud", f"{base}/signed-out"
-    ) as provider:
-        tmp = tmp_path_factory.mktemp("audit")
-        db = tmp / "webrix.db"
-        data = config_data(
-            db,
-            server={"public_url": base},
-            jumpcloud={
-                "issuer": provider.issuer,
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "groups_claim": "groups",
-            },
-            access={"admin_emails": [ADMIN]},
-        )
-        with serve_process(write_toml(tmp / "config.toml", data), port):
-            yield Stack(base, provider, db)
-
-
-def _sign_in(page: Page, stack: Stack, email: str) -> None:
-    page.wait_for_selector("#login")
-    assert page.url.startswith(f"{stack.provider.issuer}interaction/"), page.url
-    page.fill("#login", email)
-    page.click("#submit")
-
-
-def _shot(page: Page, name: str) -> None:
-    """Keep a screenshot when WEBRIX_SCREENSHOTS names a folder."""
-    if folder := os.environ.get("WEBRIX_SCREENSHOTS"):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    with console_stack(tmp_path_factory.mktemp("audit"), CLIENT_ID, CLIENT_SECRET) as running:
+        yield running
 
 
 def _rows(page: Page) -> list[str]:
@@ -78,7 +34,7 @@ def test_token_flow_then_audit_search_by_request_id(
 ) -> None:
     # Generate Token -> name -> Generate -> shown once, with the warning.
     page.goto(f"{stack.base}/admin/api-tokens")
-    _sign_in(page, stack, ADMIN)
+    sign_in_here(page, stack.issuer, ADMIN)
     page.wait_for_url(f"{stack.base}/admin/api-tokens")
     page.click("#generate-token-link")
     page.fill("#token-name", "JumpCloud SCIM")
@@ -91,7 +47,7 @@ def test_token_flow_then_audit_search_by_request_id(
         page.eval_on_selector("#new-token", "e => getComputedStyle(e).fontFamily").find("mono") >= 0
     )
     assert page.locator("#copy-token").is_visible()
-    _shot(page, "tokens-generated")
+    shot(page, "tokens-generated")
     assert "You won't be able to see it again" in page.inner_text("#new-token-card")
     row = page.locator("#tokens tr:has-text('JumpCloud SCIM')")
     assert "active" in row.inner_text() and token not in page.inner_text("#tokens")
@@ -123,7 +79,7 @@ def test_token_flow_then_audit_search_by_request_id(
     page.wait_for_url("**/admin/audit?**request_id=jumpcloud-e2e-0042**")
     (found,) = _rows(page)
     assert "user.create" in found and "grace@example.com" in found and "hedy" not in found
-    _shot(page, "audit-request-id")
+    shot(page, "audit-request-id")
     actor = page.locator("#audit-events td.actor span").first
     assert actor.inner_text() == "JumpCloud SCIM"
     assert re.fullmatch(r"token:[0-9a-f]{12}", actor.get_attribute("title") or "")
@@ -141,7 +97,7 @@ def test_token_flow_then_audit_search_by_request_id(
     page.fill("#f-since", "30/11/2026")
     page.click("#audit-search")
     assert "is not a date" in page.inner_text("#audit-error")
-    _shot(page, "audit-bad-date")
+    shot(page, "audit-bad-date")
 
     # A refused sign-in: its error page shows a request id, which finds its audit row.
     with sqlite3.connect(stack.db, timeout=10) as conn:
@@ -154,7 +110,7 @@ def test_token_flow_then_audit_search_by_request_id(
     try:
         bob = other_browser.new_page()
         bob.goto(f"{stack.base}/")
-        _sign_in(bob, stack, "bob@example.com")
+        sign_in_here(bob, stack.issuer, "bob@example.com")
         bob.wait_for_selector("#request-id")
         request_id = bob.inner_text("#request-id").strip()
     finally:
@@ -174,11 +130,11 @@ def test_token_flow_then_audit_search_by_request_id(
     revoked = page.locator("#tokens tr:has-text('JumpCloud SCIM') td.status")
     assert "revoked" in revoked.inner_text() and f"by {ADMIN}" in revoked.inner_text()
     assert revoked.locator("time").count() == 1
-    _shot(page, "tokens-revoked")
+    shot(page, "tokens-revoked")
     page.goto(f"{stack.base}/admin/audit")
-    _shot(page, "audit")
+    shot(page, "audit")
     page.set_viewport_size({"width": 390, "height": 800})
-    _shot(page, "audit-390")
+    shot(page, "audit-390")
     page.goto(f"{stack.base}/admin/api-tokens")
-    _shot(page, "tokens-390")
+    shot(page, "tokens-390")
     assert httpx.get(f"{stack.base}/scim/v2/Users", headers=auth).status_code == 401

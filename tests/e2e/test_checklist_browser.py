@@ -3,7 +3,6 @@ page against `webrix serve` and the real npm oidc-provider: from nothing to ever
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,13 +10,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from tests.conftest import config_data, free_port, serve_process, write_toml
-from tests.e2e.oidc_provider import start_oidc_provider
+from tests.e2e.stack import ADMIN, Stack, console_stack, shot, sign_in
 
 CLIENT_ID = "webrix-checklist"
 CLIENT_SECRET = "checklist secret"
-ADMIN = "alice@example.com"  # in the provider's default users
-SHOTS = os.environ.get("WEBRIX_SCREENSHOTS")
 STEPS = (
     "step-sso-configured",
     "step-sso-tested",
@@ -29,39 +25,10 @@ STEPS = (
 )
 
 
-def _shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
-class Stack:
-    def __init__(self, base: str, issuer: str, config: Path, db: Path) -> None:
-        self.base, self.issuer, self.config, self.db = base, issuer, config, db
-
-
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with start_oidc_provider(
-        CLIENT_ID, CLIENT_SECRET, f"{base}/api/auth/callback/jumpcloud", f"{base}/signed-out"
-    ) as provider:
-        db = tmp_path / "webrix.db"
-        data = config_data(
-            db,
-            server={"public_url": base},
-            jumpcloud={
-                "issuer": provider.issuer,
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "groups_claim": "groups",
-            },
-            access={"admin_emails": [ADMIN]},
-        )
-        config = write_toml(tmp_path / "config.toml", data)
-        with serve_process(config, port):
-            yield Stack(base, provider.issuer, config, db)
+    with console_stack(tmp_path, CLIENT_ID, CLIENT_SECRET) as running:
+        yield running
 
 
 def _checklist(page: Page, stack: Stack) -> dict[str, str]:
@@ -90,18 +57,14 @@ def _sso_tested(page: Page, stack: Stack) -> None:
 
 def test_the_checklist_fills_as_the_setup_page_is_followed(page: Page, stack: Stack) -> None:
     # Configure SSO is the config file; sign in from the console (SP-initiated).
-    page.goto(f"{stack.base}/admin")
-    page.wait_for_selector("#login")
-    page.fill("#login", ADMIN)
-    page.click("#submit")
-    page.wait_for_url(f"{stack.base}/admin")
+    sign_in(page, stack.base, stack.issuer, ADMIN, "/admin")
     assert _checklist(page, stack) == _done(
         "step-sso-configured", "step-first-signin", "step-admins"
     )
     assert ADMIN in page.inner_text("#step-first-signin")
     assert page.locator("#step-first-signin time").count() == 1  # when, exact UTC in its title
     assert "/admin/settings" in page.inner_html("#step-sso-tested")
-    _shot(page, "checklist-start")
+    shot(page, "checklist-start")
 
     _sso_tested(page, stack)
     state = _checklist(page, stack)
@@ -140,7 +103,7 @@ def test_the_checklist_fills_as_the_setup_page_is_followed(page: Page, stack: St
         seen = page.inner_text("#step-scim-request")
         assert "JumpCloud SCIM" in seen and "JumpCloud-SCIM-e2e/1.0" in seen
         assert "POST /scim/v2/Users" in seen
-        _shot(page, "checklist-scim-seen")
+        shot(page, "checklist-scim-seen")
 
         # Enable group push: a group with its members.
         pushed = scim.post(
@@ -157,7 +120,7 @@ def test_the_checklist_fills_as_the_setup_page_is_followed(page: Page, stack: St
     assert "7 of 7 done" in page.inner_text("#setup-progress")
     assert "Groups: 1" in page.inner_text("#step-scim-received")
     assert token not in page.content()  # the token never reaches the page again
-    _shot(page, "checklist-complete")
+    shot(page, "checklist-complete")
 
     # On a phone the checklist stays inside its card: long paths and client names wrap.
     page.set_viewport_size({"width": 390, "height": 844})
@@ -166,4 +129,4 @@ def test_the_checklist_fills_as_the_setup_page_is_followed(page: Page, stack: St
         " return c.scrollWidth - c.clientWidth; })()"
     )
     assert overflow <= 0, f"the checklist is {overflow}px wider than its card at 390 px"
-    _shot(page, "checklist-complete-390")
+    shot(page, "checklist-complete-390")

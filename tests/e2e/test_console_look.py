@@ -19,10 +19,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.conftest import config_data, free_port, serve_process, webrix, write_toml
+from tests.conftest import webrix
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.console_pages import CONSOLE_PAGES, ConsolePage, axe_violations, page_width
-from tests.e2e.oidc_provider import ProviderUser, start_oidc_provider
+from tests.e2e.oidc_provider import ProviderUser
+from tests.e2e.stack import ADMIN, MEMBER, Stack, console_stack, sign_in
 
 CLIENT_ID = "webrix-look"
 CLIENT_SECRET = "look secret"
@@ -94,53 +95,27 @@ def _seed(base: str, config: Path) -> dict[str, str]:
     return {"user_id": user.json()["id"], "group_id": group.json()["id"]}
 
 
-def sign_in(browser: Browser, base: str, email: str) -> BrowserContext:
+def signed_in(browser: Browser, console: Console | Stack, email: str) -> BrowserContext:
     """A fresh browser signed in as `email` at the provider, on the dashboard."""
     context = browser.new_context(bypass_csp=True)  # CSP forbids the inline axe script
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{base}/")
-    page.wait_for_selector("#login")
-    page.fill("#login", email)
-    page.click("#submit")
-    page.wait_for_url(f"{base}/")
+    sign_in(page, console.base, console.issuer, email)
     page.close()
     return context
 
 
 @pytest.fixture(scope="module")
 def console(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with start_oidc_provider(
-        CLIENT_ID,
-        CLIENT_SECRET,
-        f"{base}/api/auth/callback/jumpcloud",
-        f"{base}/signed-out",
-        USERS,
-    ) as provider:
-        tmp = tmp_path_factory.mktemp("look")
-        db = tmp / "webrix.db"
-        data = config_data(
-            db,
-            server={"public_url": base},
-            jumpcloud={
-                "issuer": provider.issuer,
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "post_logout_redirect_uri": f"{base}/signed-out",
-            },
-            access={"admin_emails": ["alice@example.com"]},
-        )
-        config = write_toml(tmp / "config.toml", data)
-        with serve_process(config, port):
-            ids = _seed(base, config)
-            states = {}
-            for role, email in (("admin", "alice@example.com"), ("member", "bob@example.com")):
-                context = sign_in(browser, base, email)
-                states[role] = context.storage_state()
-                context.close()
-            yield Console(base, provider.issuer, db, ids, states)
+    folder = tmp_path_factory.mktemp("look")
+    with console_stack(folder, CLIENT_ID, CLIENT_SECRET, USERS) as stack:
+        ids = _seed(stack.base, stack.config)
+        states = {}
+        for role, email in (("admin", ADMIN), ("member", MEMBER)):
+            context = signed_in(browser, stack, email)
+            states[role] = context.storage_state()
+            context.close()
+        yield Console(stack.base, stack.issuer, stack.db, ids, states)
 
 
 def _context(browser: Browser, console: Console, role: str, width: int) -> BrowserContext:
@@ -223,7 +198,7 @@ def test_the_current_page_is_marked_in_the_nav(browser: Browser, console: Consol
 
 
 def test_the_header_signs_out(browser: Browser, console: Console) -> None:
-    context = sign_in(browser, console.base, "alice@example.com")  # its own session to end
+    context = signed_in(browser, console, "alice@example.com")  # its own session to end
     try:
         page = context.new_page()
         page.goto(f"{console.base}/admin/users")
@@ -272,7 +247,7 @@ def test_a_member_is_told_to_ask_an_administrator(browser: Browser, console: Con
 def test_the_deactivated_page_offers_sign_out_and_another_user(
     browser: Browser, console: Console
 ) -> None:
-    context = sign_in(browser, console.base, "carol@example.com")
+    context = signed_in(browser, console, "carol@example.com")
     with sqlite3.connect(console.db, timeout=10) as conn:
         conn.execute("UPDATE users SET active = 0 WHERE user_name = 'carol@example.com'")
     try:

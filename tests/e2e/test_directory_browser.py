@@ -5,75 +5,23 @@ request."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, Page
 
-from tests.conftest import config_data, free_port, serve_process, write_toml
-from tests.e2e.conftest import TIMEOUT_MS
-from tests.e2e.oidc_provider import Provider, start_oidc_provider
-
-SHOTS = os.environ.get("WEBRIX_SCREENSHOTS")  # a folder to keep screenshots in, when set
+from tests.e2e.stack import ADMIN, MEMBER, Stack, console_stack, person, shot, sign_in
 
 CLIENT_ID = "webrix-e2e-directory"
 CLIENT_SECRET = "directory e2e secret"
-ADMIN = "alice@example.com"  # the provider's default users: Alice and Bob
-MEMBER = "bob@example.com"
-
-
-@dataclass
-class Stack:
-    base: str
-    provider: Provider
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with start_oidc_provider(
-        CLIENT_ID, CLIENT_SECRET, f"{base}/api/auth/callback/jumpcloud", f"{base}/signed-out"
-    ) as provider:
-        tmp = tmp_path_factory.mktemp("directory")
-        data = config_data(
-            tmp / "webrix.db",
-            server={"public_url": base},
-            jumpcloud={
-                "issuer": provider.issuer,
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "groups_claim": "groups",
-            },
-            access={"admin_emails": [ADMIN]},
-        )
-        with serve_process(write_toml(tmp / "config.toml", data), port):
-            yield Stack(base, provider)
-
-
-def _shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
-def _browser(browser: Browser) -> BrowserContext:
-    context = browser.new_context()  # its own cookie jar: another person's browser
-    context.set_default_timeout(TIMEOUT_MS)
-    return context
-
-
-def _sign_in(page: Page, stack: Stack, email: str, path: str = "/") -> None:
-    page.goto(f"{stack.base}{path}")
-    page.wait_for_selector("#login")
-    assert page.url.startswith(f"{stack.provider.issuer}interaction/"), page.url
-    page.fill("#login", email)
-    page.click("#submit")
-    page.wait_for_url(f"{stack.base}{path}")
+    folder = tmp_path_factory.mktemp("directory")
+    with console_stack(folder, CLIENT_ID, CLIENT_SECRET) as running:
+        yield running
 
 
 def _session(page: Page) -> dict[str, Any]:
@@ -86,20 +34,20 @@ def _session(page: Page) -> dict[str, Any]:
 def test_an_administrator_ends_a_users_session_from_the_user_page(
     browser: Browser, stack: Stack
 ) -> None:
-    member_browser, admin_browser = _browser(browser), _browser(browser)
+    member_browser, admin_browser = person(browser), person(browser)
     try:
         member = member_browser.new_page()
-        _sign_in(member, stack, MEMBER)
+        sign_in(member, stack.base, stack.issuer, MEMBER)
         assert member.inner_text("#user-email") == MEMBER
 
         admin = admin_browser.new_page()
-        _sign_in(admin, stack, ADMIN, "/admin/users")
+        sign_in(admin, stack.base, stack.issuer, ADMIN, "/admin/users")
         bob_row = admin.locator("#users tr", has_text=MEMBER)
         # Bob is in no SCIM group; the groups claim he signed in with is shown, marked apart.
         assert "From sign-in claim: Engineering" in bob_row.inner_text()
         assert "Administrator" in admin.locator("#users tr", has_text=ADMIN).inner_text()
         assert "Administrator" not in bob_row.inner_text()
-        _shot(admin, "admin-users")
+        shot(admin, "admin-users")
         bob_row.get_by_role("link").first.click()
         admin.wait_for_selector("#user-sessions")
         assert admin.inner_text("#user-title").startswith("Bob Brown")
@@ -108,14 +56,14 @@ def test_an_administrator_ends_a_users_session_from_the_user_page(
         assert sessions.count() == 1
         assert "Headless Chrome" in sessions.first.inner_text()
 
-        _shot(admin, "admin-user")
+        shot(admin, "admin-user")
         admin.once("dialog", lambda dialog: dialog.accept())  # the data-confirm question
         with admin.expect_navigation():
             sessions.first.locator("button.end-session").click()
         assert "1 session ended" in admin.inner_text("#ended")
         assert admin.locator("#user-sessions tr[data-session]").count() == 0
         assert "session.end" in admin.inner_text("#history")
-        _shot(admin, "admin-user-session-ended")
+        shot(admin, "admin-user-session-ended")
 
         # Bob's very next request finds no session: the dashboard sends him to sign in.
         assert _session(member) == {}
@@ -130,10 +78,10 @@ def test_an_administrator_ends_a_users_session_from_the_user_page(
 
 
 def test_a_member_cannot_open_a_user_page(browser: Browser, stack: Stack) -> None:
-    context = _browser(browser)
+    context = person(browser)
     try:
         page = context.new_page()
-        _sign_in(page, stack, MEMBER)
+        sign_in(page, stack.base, stack.issuer, MEMBER)
         user_id = _session(page)["user"]["id"]
         response = page.goto(f"{stack.base}/admin/users/{user_id}")
         assert response is not None and response.status == 403

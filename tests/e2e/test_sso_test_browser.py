@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.conftest import config_data, free_port, serve_process, webrix, write_toml
+from tests.conftest import free_port, serve_process, webrix
 from tests.e2e.oidc_provider import Provider, start_oidc_provider
-from tests.e2e.test_admin_browser import _shot
+from tests.e2e.stack import ADMIN, shot, sign_in, write_config
 
 CLIENT_ID = "webrix-e2e-test"
 CLIENT_SECRET = "e2e secret: with +/& odd characters"
@@ -35,21 +35,6 @@ class Stack:
     wrong_config: Path
 
 
-def _config(tmp: Path, db: Path, base: str, issuer: str, secret: str, name: str) -> Path:
-    data = config_data(
-        db,
-        server={"public_url": base},
-        jumpcloud={
-            "issuer": issuer,
-            "client_id": CLIENT_ID,
-            "client_secret": secret,
-            "groups_claim": "groups",
-        },
-        access={"admin_emails": ["alice@example.com"]},
-    )
-    return write_toml(tmp / f"{name}.toml", data)
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("sso-test")
@@ -59,18 +44,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with start_oidc_provider(
         CLIENT_ID, CLIENT_SECRET, f"{right}/api/auth/callback/jumpcloud", f"{right}/signed-out"
     ) as provider:
-        right_config = _config(tmp, db, right, provider.issuer, CLIENT_SECRET, "right")
-        wrong_config = _config(tmp, db, wrong, provider.issuer, STALE_SECRET, "wrong")
+        issuer = provider.issuer
+        right_config = write_config(tmp / "right.toml", db, right, issuer, CLIENT_ID, CLIENT_SECRET)
+        wrong_config = write_config(tmp / "wrong.toml", db, wrong, issuer, CLIENT_ID, STALE_SECRET)
         with serve_process(right_config, port), serve_process(wrong_config, wrong_port):
             yield Stack(right, wrong, provider, db, wrong_config)
 
 
 def _sign_in_as_alice(page: Page, stack: Stack) -> None:
-    page.goto(f"{stack.right}/admin/settings")
-    page.wait_for_selector("#login")
-    page.fill("#login", "alice@example.com")
-    page.click("#submit")
-    page.wait_for_url(f"{stack.right}/admin/settings")
+    sign_in(page, stack.right, stack.provider.issuer, ADMIN, "/admin/settings")
 
 
 def _counts(db: Path) -> tuple[int, int, int]:
@@ -90,7 +72,7 @@ def test_test_connection_reports_right_and_wrong_credentials(page: Page, stack: 
     _sign_in_as_alice(page, stack)
     page.click("#test-connection")
     page.wait_for_selector("#test-result")
-    _shot(page, "settings-test-connection-ok")
+    shot(page, "settings-test-connection-ok")
     assert "Connection works" in page.inner_text("#test-result")
     assert _step(page, "Client ID and Client Secret").startswith("ok: ")
     assert _step(page, "Redirect URI").startswith("ok: ")
@@ -99,7 +81,7 @@ def test_test_connection_reports_right_and_wrong_credentials(page: Page, stack: 
     page.goto(f"{stack.wrong}/admin/settings")  # the same administrator, the stale secret
     page.click("#test-connection")
     page.wait_for_selector("#test-result")
-    _shot(page, "settings-test-connection-wrong")
+    shot(page, "settings-test-connection-wrong")
     assert "Connection fails" in page.inner_text("#test-result")
     credentials = _step(page, "Client ID and Client Secret")
     assert credentials.startswith("problem: ")
@@ -132,7 +114,7 @@ def test_test_sign_in_shows_the_claims_and_changes_nothing(page: Page, stack: St
     # The provider still knows Alice: it comes straight back (or asks again; both are fine).
     page.wait_for_url(f"{stack.right}/api/auth/callback/jumpcloud**")
     page.wait_for_selector("#test-signin-outcome")
-    _shot(page, "settings-test-signin")
+    shot(page, "settings-test-signin")
     assert "Sign-in works" in page.inner_text("#test-signin-outcome")
     claims = page.inner_text("#id-token-claims")
     assert "alice-0001" in claims and "alice@example.com" in claims

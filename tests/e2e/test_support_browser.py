@@ -5,27 +5,28 @@ or end-user email; a member is refused."""
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import Browser
 
-from tests.e2e.test_directory_browser import (
-    ADMIN,
-    CLIENT_SECRET,
-    MEMBER,
-    Stack,
-    _browser,
-    _sign_in,
-    stack,
-)
+from tests.e2e.stack import ADMIN, MEMBER, Stack, console_stack, person, sign_in
 
-__all__ = ["stack"]  # the module's own server and provider (a fixture, imported)
+CLIENT_ID = "webrix-e2e-support"
+CLIENT_SECRET = "support e2e secret"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with console_stack(tmp_path_factory.mktemp("support"), CLIENT_ID, CLIENT_SECRET) as running:
+        yield running
 
 
 def test_an_administrator_downloads_the_bundle(browser: Browser, stack: Stack) -> None:
-    member_context, admin_context = _browser(browser), _browser(browser)
+    member_context, admin_context = person(browser), person(browser)
     try:
         member = member_context.new_page()
-        _sign_in(member, stack, MEMBER)
+        sign_in(member, stack.base, stack.issuer, MEMBER)
         csrf = member.request.get(f"{stack.base}/api/auth/csrf").json()["csrfToken"]
         refused = member.request.post(
             f"{stack.base}/admin/settings/support-bundle",
@@ -35,7 +36,7 @@ def test_an_administrator_downloads_the_bundle(browser: Browser, stack: Stack) -
         assert refused.status == 403 and "Administrators only" in refused.text()
 
         admin = admin_context.new_page()
-        _sign_in(admin, stack, ADMIN, "/admin/settings")
+        sign_in(admin, stack.base, stack.issuer, ADMIN, "/admin/settings")
         with admin.expect_download() as started:
             admin.click("#support-bundle")
         download = started.value
