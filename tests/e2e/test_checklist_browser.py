@@ -10,19 +10,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from tests.admin.test_checklist import STEPS  # the steps, in the order the page lists them
 from tests.e2e.stack import ADMIN, Stack, console_stack, shot, sign_in
 
 CLIENT_ID = "webrix-checklist"
 CLIENT_SECRET = "checklist secret"
-STEPS = (
-    "step-sso-configured",
-    "step-sso-tested",
-    "step-first-signin",
-    "step-scim-token",
-    "step-scim-request",
-    "step-scim-received",
-    "step-admins",
-)
 
 
 @pytest.fixture
