@@ -11,6 +11,7 @@ client secret never appears in a step: provider text is clipped and the secret r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -34,7 +35,7 @@ PLACEHOLDERS = {
     ("server", "secret_key"): "...",
 }
 
-APP = "JumpCloud Admin Portal → SSO Applications → your Webrix app → SSO tab"
+APP = "JumpCloud Admin Console → SSO (SSO Applications) → your Webrix app → SSO tab"
 FIX_CREDENTIALS = (
     f"{APP} → Client ID and Client Secret: copy the Client ID into [auth.jumpcloud] client_id; "
     "JumpCloud shows a Client Secret only once, so regenerate it there and put the new one in "
@@ -287,10 +288,20 @@ def _redirect_step(answer: ProbeAnswer | OidcError, redirect_uri: str) -> Step:
     )
 
 
+TESTED = "sso.tested"  # the service's own test (Settings → Test connection)
+TESTED_CLI = "sso.tested.cli"  # `webrix check`: the command line's config and environment
+
+
 def record(
-    tx: Tx, report: Report, actor: str, ip: str | None = None, request_id: str | None = None
+    tx: Tx,
+    report: Report,
+    actor: str,
+    ip: str | None = None,
+    request_id: str | None = None,
+    key: str = TESTED,
 ) -> None:
-    """Audit the test ("sso.test") and remember its outcome (the fact "sso.tested")."""
+    """Audit the test ("sso.test") and remember its outcome and steps (the fact `key`; the
+    command line keeps its own, as its environment may differ from the running service's)."""
     audit.record(
         tx,
         actor=actor,
@@ -299,4 +310,5 @@ def record(
         ip=ip,
         request_id=request_id,
     )
-    facts.put(tx, "sso.tested", {"ok": report.ok, "result": report.summary, "by": actor})
+    steps = [dataclasses.asdict(step) for step in report.steps]
+    facts.put(tx, key, {"ok": report.ok, "result": report.summary, "by": actor, "steps": steps})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.checks import Report, Step, record, run_connection_test, unconfigured
+from app.checks import TESTED_CLI, Report, Step, record, run_connection_test, unconfigured
 from app.config import Config
 from app.db import Database, DatabaseError
 from app.services import USER_AGENT, make_oidc_client
@@ -24,10 +24,16 @@ def _step_lines(step: Step) -> list[str]:
 def header_lines(config: Config) -> list[str]:
     """The configuration's state and the values to paste into JumpCloud."""
     missing = unconfigured(config)
+    example_url = any(line.startswith("[server] public_url") for line in missing)
     return [
         f"Config {config.source}: {'NOT CONFIGURED' if missing else 'OK'}",
         *(f"  {line}" for line in missing),
         "",
+        *(
+            ["NOT YET: these URLs use the example public_url; set [server] public_url first."]
+            if example_url
+            else []
+        ),
         "Paste into JumpCloud (SSO → your Webrix app):",
         f"  Redirect URI:   {config.redirect_uri}",
         "  Client Authentication Type: Client Secret Basic",
@@ -88,7 +94,7 @@ async def _record(config: Config, report: Report) -> None:
     try:
         db = await Database.open(config.database.path, readers=1)
         try:
-            await db.write(record, report, "cli")
+            await db.write(record, report, "cli", key=TESTED_CLI)
         finally:
             await db.close()
     except DatabaseError as exc:  # the test stands; only remembering it failed

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from app import errors
 from app.admin import routes as admin_routes
 from app.auth import routes as auth_routes
+from app.checks import unconfigured
 from app.config import Config
 from app.db import PROBE_SECONDS
 from app.logs import RequestContextMiddleware, flush_logs
@@ -89,6 +90,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await svc.start()
+        for line in unconfigured(config):  # the example's placeholders: sign-in cannot work
+            log.warning("sign-in is not configured: %s", line)
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(svc.watch_other_processes)

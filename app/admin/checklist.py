@@ -77,7 +77,8 @@ def _sso(config: Config, state: SetupState) -> Section:
         or [Fact("Provider", config.auth.provider), Fact("Issuer", config.auth.jumpcloud.issuer)],
         [settings],
     )
-    tested = state.facts.get("sso.tested")
+    # The service's own test; `webrix check`'s (another environment, maybe) only without one.
+    tested = state.facts.get("sso.tested") or state.facts.get("sso.tested.cli")
     test_signin = state.facts.get("sso.test_signin")
     tested_facts: list[Fact] = []
     status = NOT_YET

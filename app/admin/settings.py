@@ -6,35 +6,53 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from app.admin.common import actor, admin_page, client_ip, render
 from app.auth.routes import start_sign_in
 from app.auth.sessions import CurrentUser, check_csrf, session_id_from
 from app.auth.test_signin import session_binding
-from app.checks import Report, no_administrator, record, run_connection_test, unconfigured
+from app.checks import (
+    TESTED,
+    TESTED_CLI,
+    no_administrator,
+    record,
+    run_connection_test,
+    unconfigured,
+)
+from app.db import Tx
 from app.logs import current_request_id
 from app.services import services
-from app.store import facts
+from app.store import audit_search, facts
 
 
-async def _page(request: Request, current: CurrentUser, report: Report | None) -> Response:
-    svc = services(request)
-    known = await svc.db.read(facts.all_facts)
-    context: dict[str, Any] = {
-        "config": svc.config,
-        "unconfigured": unconfigured(svc.config),
-        "no_administrator": no_administrator(svc.config),
-        "report": report,
-        "tested": known.get("sso.tested"),
-        "test_signin": known.get("sso.test_signin"),
+def _known(tx: Tx) -> tuple[dict[str, facts.Fact], dict[str, str]]:
+    """The setup facts, and the names of the people who ran the tests they record."""
+    known = facts.all_facts(tx)
+    users = {
+        str(f.value.get("by", ""))[len("user:") :]
+        for f in known.values()
+        if str(f.value.get("by", "")).startswith("user:")
     }
-    return render(request, "admin_settings.html", current, **context)
+    return known, audit_search.actor_names(tx, {"user": users})
 
 
 @admin_page
 async def settings(request: Request, current: CurrentUser) -> Response:
-    return await _page(request, current, None)
+    """The configuration, and the last connection test with its steps (a test's POST comes
+    back here: the result survives a reload and can be bookmarked)."""
+    svc = services(request)
+    known, names = await svc.db.read(_known)
+    context: dict[str, Any] = {
+        "config": svc.config,
+        "unconfigured": unconfigured(svc.config),
+        "no_administrator": no_administrator(svc.config),
+        "tested": known.get(TESTED),
+        "tested_cli": known.get(TESTED_CLI),
+        "test_signin": known.get("sso.test_signin"),
+        "names": {**names, "cli": "webrix check"},
+    }
+    return render(request, "admin_settings.html", current, **context)
 
 
 @admin_page
@@ -45,7 +63,7 @@ async def test_connection(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     report = await run_connection_test(svc.config, svc.oidc)
     await svc.db.write(record, report, actor(current), client_ip(request), current_request_id())
-    return await _page(request, current, report)
+    return RedirectResponse("/admin/settings#sso-test", status_code=303)
 
 
 @admin_page

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.auth.transaction import LoginTransaction
+from app.checks import TESTED_CLI, Report, Step, record
 from app.config import Config
 from app.store import facts
 from tests.auth.fakeprovider import FakeProvider
@@ -49,6 +50,17 @@ async def post(sso: Sso, path: str, **headers: str) -> httpx.Response:
     return await sso.client.post(path, data={"csrfToken": await sso.csrf_token()}, headers=headers)
 
 
+async def press_test_connection(sso: Sso) -> tuple[str, httpx.Response]:
+    """Press Test connection: the POST runs it and sends the browser back to the settings page
+    (a reload never repeats it), which shows the result. (The POST's request id, the page.)"""
+    posted = await post(sso, "/admin/settings/test-connection")
+    assert posted.status_code == 303, posted.text
+    assert posted.headers["location"] == "/admin/settings#sso-test"
+    page = await sso.client.get("/admin/settings")
+    assert page.status_code == 200
+    return posted.headers["x-request-id"], page
+
+
 async def fact(sso: Sso, key: str) -> dict[str, Any] | None:
     known = await sso.db.read(facts.all_facts)
     return known[key].value if key in known else None
@@ -71,8 +83,7 @@ def snapshot(sso: Sso) -> tuple[list[Any], list[Any], list[Any]]:
 
 
 async def test_test_connection_with_the_right_credentials(admin: Sso) -> None:
-    response = await post(admin, "/admin/settings/test-connection")
-    assert response.status_code == 200, response.text
+    request_id, response = await press_test_connection(admin)
     assert "Connection works" in response.text
     assert 'data-step="Client ID and Client Secret" data-status="ok"' in response.text
     assert 'data-step="Redirect URI" data-status="ok"' in response.text
@@ -82,9 +93,9 @@ async def test_test_connection_with_the_right_credentials(admin: Sso) -> None:
     assert value is not None and value["ok"] is True and value["by"] == f"user:{user_id}"
     [event] = await admin.events("sso.test")
     assert event.actor == f"user:{user_id}" and event.detail["ok"] is True
-    assert event.request_id == response.headers["x-request-id"]
+    assert event.request_id == request_id
     page = (await admin.client.get("/admin/settings")).text  # the last result stays on the page
-    assert 'id="last-test"' in page and "passed" in page
+    assert 'id="last-test"' in page and "Connection works" in page and 'data-status="ok"' in page
 
 
 async def test_test_connection_with_a_wrong_secret_names_the_jumpcloud_field(
@@ -94,13 +105,15 @@ async def test_test_connection_with_a_wrong_secret_names_the_jumpcloud_field(
     async with sso_app(make_config, fake, access={"admin_emails": [ADA]}) as sso:
         await sso.signed_in()
         fake.client_secret = "regenerated-in-jumpcloud"  # the config now holds a stale one
-        response = await post(sso, "/admin/settings/test-connection")
-        assert response.status_code == 200
+        _, response = await press_test_connection(sso)
         text = response.text
         assert "Connection fails" in text
         assert 'data-step="Client ID and Client Secret" data-status="problem"' in text
         assert "The Client ID or Client Secret is wrong" in text
-        assert "SSO Applications → your Webrix app → SSO tab → Client ID and Client Secret" in text
+        assert (
+            "Admin Console → SSO (SSO Applications) → your Webrix app → SSO tab → Client ID and Client Secret"
+            in text
+        )
         assert CLIENT_SECRET not in text and "regenerated-in-jumpcloud" not in text
         value = await fact(sso, "sso.tested")
         assert value is not None and value["ok"] is False
@@ -111,8 +124,7 @@ async def test_test_connection_with_a_wrong_secret_names_the_jumpcloud_field(
 
 async def test_test_connection_when_the_provider_is_down(admin: Sso) -> None:
     admin.fake.down = True
-    response = await post(admin, "/admin/settings/test-connection")
-    assert response.status_code == 200
+    _, response = await press_test_connection(admin)
     assert 'data-step="Discovery document" data-status="problem"' in response.text
     assert "Could not reach JumpCloud" in response.text
     assert "Let this server reach oauth.id.jumpcloud.com over HTTPS" in response.text
@@ -128,7 +140,7 @@ async def test_placeholders_show_as_not_configured(make_config: Callable[..., Co
         page = (await sso.client.get("/admin/settings")).text
         assert 'id="not-configured"' in page
         assert "[auth.jumpcloud] client_id still holds the example value" in page
-        response = await post(sso, "/admin/settings/test-connection")
+        _, response = await press_test_connection(sso)
         assert 'data-step="Configuration" data-status="problem"' in response.text
         assert 'data-step="Client ID and Client Secret" data-status="skipped"' in response.text
         assert len(fake.token_requests) == 1  # the sign-in's only: no probe
@@ -379,3 +391,18 @@ def test_the_test_mark_survives_the_signed_cookie_and_is_strict() -> None:
     for bad in ("", 1, ["abc"]):
         with pytest.raises(ValueError):
             LoginTransaction.from_dict({**normal.as_dict(), "test_for": bad})
+
+
+async def test_a_failed_webrix_check_elsewhere_does_not_undo_the_services_own_test(
+    admin: Sso,
+) -> None:
+    """`webrix check` may run with another shell's config or environment: its failure is shown
+    apart and the checklist keeps the service's own passed test."""
+    await press_test_connection(admin)
+    failed = Report((Step("Client ID and Client Secret", "problem", "wrong secret"),))
+    await admin.db.write(record, failed, "cli", key=TESTED_CLI)
+    settings = (await admin.client.get("/admin/settings")).text
+    assert "Connection works" in settings
+    assert 'id="last-cli-test"' in settings and "wrong secret" in settings
+    overview = (await admin.client.get("/admin")).text
+    assert 'id="step-sso-tested" data-status="done"' in overview

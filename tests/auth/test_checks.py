@@ -14,9 +14,11 @@ from app.checks import FIX_CREDENTIALS, unconfigured
 from app.checks_cli import check
 from app.config import Config
 from app.db import Database
+from app.main import create_app
 from app.store import audit, facts
 from tests.auth.fakeprovider import FakeProvider
 from tests.auth.sso import CLIENT_ID, CLIENT_SECRET, new_fake
+from tests.conftest import running
 
 pytestmark = pytest.mark.anyio
 ADMINS = {"admin_emails": ["ada@example.com"]}
@@ -41,7 +43,8 @@ async def recorded(config: Config) -> tuple[dict[str, Any], list[audit.AuditEven
         events = [e for e in await db.read(audit.recent, limit=100) if e.action == "sso.test"]
     finally:
         await db.close()
-    return known["sso.tested"].value, events
+    assert "sso.tested" not in known  # the service's own test is Settings → Test connection
+    return known["sso.tested.cli"].value, events
 
 
 async def test_right_credentials_are_accepted_and_recorded(
@@ -63,7 +66,12 @@ async def test_right_credentials_are_accepted_and_recorded(
     [token_request] = [r for r in fake.requests if r.url.path == "/oauth2/token"]
     assert token_request.headers["authorization"].startswith("Basic ")
     value, events = await recorded(make_config())
+    steps = value.pop("steps")
     assert value == {"ok": True, "result": value["result"], "by": "cli"}
+    assert [(s["name"], s["status"]) for s in steps][:2] == [
+        ("Configuration", "ok"),
+        ("Discovery document", "ok"),
+    ]
     assert [(e.actor, e.detail["ok"]) for e in events] == [("cli", True)]
 
 
@@ -82,7 +90,10 @@ async def test_wrong_client_id_or_secret_fails_naming_the_jumpcloud_field(
     assert "PROBLEM  Client ID and Client Secret: The Client ID or Client Secret is wrong" in out
     assert "invalid_client" in out
     assert FIX_CREDENTIALS in out
-    assert "SSO Applications → your Webrix app → SSO tab → Client ID and Client Secret" in out
+    assert (
+        "Admin Console → SSO (SSO Applications) → your Webrix app → SSO tab → Client ID and Client Secret"
+        in out
+    )
     assert OK_LINE not in out and "FAILED: Client ID and Client Secret" in out
     assert CLIENT_SECRET not in out and "the-regenerated-one" not in out
     value, events = await recorded(make_config())
@@ -192,6 +203,30 @@ async def test_placeholders_are_not_configured(
     assert "[auth.jumpcloud] client_id still holds the example value" in out
     assert "SKIPPED  Client ID and Client Secret: Not tested" in out
     assert fake.token_requests == [] and OK_LINE not in out
+    assert "NOT YET" not in out  # public_url is a real one here: its URLs can be pasted
+
+
+async def test_the_example_public_url_is_not_offered_for_pasting(
+    make_config: Callable[..., Config], capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = {"public_url": "https://connect.example.com"}
+    code, out = await run(make_config, capsys, new_fake(), server=example)
+    assert code == 1 and "[server] public_url still holds the example value" in out
+    not_yet = out.index("NOT YET: these URLs use the example public_url")
+    assert not_yet < out.index("Redirect URI:   https://connect.example.com/api/auth/callback")
+
+
+async def test_the_service_warns_at_start_while_not_configured(
+    make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = make_config(jumpcloud={"client_id": "paste-the-client-id-from-jumpcloud"})
+    async with running(create_app(config)) as client:
+        assert (await client.get("/healthz")).status_code == 200
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert (
+        "sign-in is not configured: [auth.jumpcloud] client_id still holds the example value "
+        "from config.example.toml"
+    ) in warned
 
 
 async def test_no_administrator_is_a_warning_not_a_failure(

@@ -89,7 +89,8 @@ def test_test_connection_reports_right_and_wrong_credentials(page: Page, stack: 
         "The Client ID or Client Secret is wrong" in credentials and "invalid_client" in credentials
     )
     assert (
-        "SSO Applications → your Webrix app → SSO tab → Client ID and Client Secret" in credentials
+        "Admin Console → SSO (SSO Applications) → your Webrix app → SSO tab → Client ID and Client Secret"
+        in credentials
     )
     # "wrong" has its own address, which the provider does not know as a Redirect URI.
     redirect = _step(page, "Redirect URI")
