@@ -27,6 +27,9 @@ EXPORT_BATCH = 1000  # events per database round trip of an export
 MAX_TEXT = 200  # characters of a free-text filter
 _ACTION = re.compile(r"[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*\.?")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what app.logs accepts or makes
+_GENERATED_PART = re.compile(r"[0-9A-Fa-f]{1,32}")  # app.logs makes 32 lower-case hex digits
+GENERATED_LENGTH = 32
+PREFIX_MIN = 8  # a shorter start of an id would match too much to be what was meant
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2})(:[0-9]{2})?Z?")
 FILTERS = ("action", "actor", "target", "since", "until", "request_id")
@@ -111,7 +114,9 @@ def parse_query(request: Request) -> Query:
         raise BadFilter(
             f"“{action[:40]}” is not an action: write one like user.create, or a family like user."
         )
-    request_id = texts["request_id"] or None
+    request_id = texts["request_id"].rstrip("…") or None  # as a table shows a long one
+    if request_id is not None and _GENERATED_PART.fullmatch(request_id):
+        request_id = request_id.lower()  # the ids the service makes are lower-case hex
     if request_id is not None and not _REQUEST_ID.fullmatch(request_id):
         raise BadFilter(
             "A request id is 1 to 64 letters, digits, dots, dashes or underscores, as shown on"
@@ -134,6 +139,10 @@ def _filter(tx: Tx, query: Query) -> search.Filter:
         since=query.since,
         until=query.until,
         request_id=query.request_id,
+        # The start of a generated id (the table shows 12 characters) finds the whole one.
+        request_id_prefix=query.request_id is not None
+        and PREFIX_MIN <= len(query.request_id) < GENERATED_LENGTH
+        and bool(_GENERATED_PART.fullmatch(query.request_id)),
     )
 
 

@@ -11,6 +11,9 @@ from starlette.responses import RedirectResponse, Response
 
 from app.auth.sessions import CurrentUser, current_user
 from app.errors import Forbidden
+from app.logs import current_request_id
+from app.services import services
+from app.store import audit
 
 PAGE_SIZE = 50
 
@@ -24,6 +27,16 @@ async def _admin(request: Request) -> CurrentUser | Response:
             f"/api/auth/signin/jumpcloud?{urlencode({'callbackUrl': target})}", status_code=302
         )
     if not current.admin:
+        # Audited (the page's request id is then found in the log): a signed-in employee
+        # trying the console is worth knowing, and each try is one authenticated request.
+        await services(request).db.write(
+            audit.record,
+            actor=actor(current),
+            action="admin.refused",
+            detail={"method": request.method, "path": request.url.path[:200]},
+            ip=client_ip(request),
+            request_id=current_request_id(),
+        )
         # Said to an employee, not to whoever edits the config: no key names here.
         raise Forbidden(
             "This page is for Webrix administrators. If your work needs it, ask an "

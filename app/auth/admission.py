@@ -17,9 +17,12 @@ from app.store.users import Email, User, UserFields
 class SignInRefused(Exception):
     """Sign-in is refused for a reason about the user (deactivated, not provisioned)."""
 
-    def __init__(self, code: str, title: str, message: str, status: int = 403) -> None:
+    def __init__(
+        self, code: str, title: str, message: str, status: int = 403, user_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code, self.title, self.message, self.status = code, title, message, status
+        self.user_id = user_id  # the account refused, when there is one (the audit's target)
 
 
 class Where(TypedDict):
@@ -53,6 +56,7 @@ def decide(tx: Tx, result: SignInResult, jit_provisioning: bool) -> Admission:
                     "JumpCloud did not confirm that this email address is verified, so it "
                     "cannot be matched to an existing Webrix account. Ask your administrator "
                     "to check the user's email in JumpCloud.",
+                    user_id=found.id,
                 )
             return Admission("email", _active(found))
         if found is not None:
@@ -61,6 +65,7 @@ def decide(tx: Tx, result: SignInResult, jit_provisioning: bool) -> Admission:
                 "Account mismatch",
                 "This email address belongs to a Webrix account linked to another JumpCloud "
                 "identity. Ask your administrator to check the account.",
+                user_id=found.id,
             )
     if not jit_provisioning:
         raise SignInRefused(
@@ -95,6 +100,7 @@ def _active(user: User) -> User:
             "Account deactivated",
             "Your Webrix account is deactivated. Ask your administrator to reactivate it "
             "in JumpCloud.",
+            user_id=user.id,
         )
     return user
 

@@ -234,10 +234,13 @@ async def _refusal(request: Request, svc: Services, exc: OidcError | SignInRefus
     else:
         status, title, message = exc.status, exc.title, exc.message
     log.warning("sign-in refused: %s", exc.code)
+    refused = exc.user_id if isinstance(exc, SignInRefused) else None
     await svc.db.write(
         audit.record,
         action="auth.signin.refused",
         actor="anonymous",
+        target_type="user" if refused else None,
+        target_id=refused,  # the account refused, when known: in its history and filters
         detail={"reason": exc.code},
         **_where(request),
     )

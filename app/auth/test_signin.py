@@ -164,10 +164,10 @@ async def finish_test_sign_in(
         detail["match"] = admission.how
     log.info("test sign-in by %s: %s", actor, "ok" if ok else detail.get("reason"))
 
+    request_id = current_request_id()  # here: `record` runs on the database's thread
+
     def record(tx: Tx) -> None:
-        audit.record(
-            tx, action=ACTION, actor=actor, detail=detail, request_id=current_request_id(), ip=ip
-        )
+        audit.record(tx, action=ACTION, actor=actor, detail=detail, request_id=request_id, ip=ip)
         if ok:
             facts.put(tx, "sso.test_signin", {"ok": True, "by": actor})
 

@@ -35,13 +35,14 @@ class Filter:
     since: str | None = None  # ISO-8601 UTC, inclusive
     until: str | None = None  # ISO-8601 UTC, exclusive
     request_id: str | None = None
+    request_id_prefix: bool = False  # request_id is the start of an id (as a table shows it)
     ids: tuple[int | None, int | None] | None = None  # [low, high) from the time span
 
     @property
     def ordered(self) -> bool:
         """Whether one index gives the matches in id order (an equality on it)."""
         return (
-            self.request_id is not None
+            (self.request_id is not None and not self.request_id_prefix)
             or (self.action is not None and not self.action.endswith("."))
             or (self.actors is not None and len(self.actors) <= 1)
             or (self.targets is not None and len(self.targets) <= 1)
@@ -53,7 +54,11 @@ class Filter:
         plus = "+" if by_id else ""
         clauses: list[str] = []
         params: list[Any] = []
-        if self.request_id is not None:
+        if self.request_id is not None and self.request_id_prefix:
+            # A range, not LIKE: the index serves it ("~" sorts after every id character).
+            clauses.append(f"{plus}request_id >= ? AND {plus}request_id < ?")
+            params += [self.request_id, self.request_id + "~"]
+        elif self.request_id is not None:
             clauses.append(f"{plus}request_id = ?")
             params.append(self.request_id)
         if self.action:

@@ -217,7 +217,20 @@ async def test_a_refused_sign_in_is_found_by_the_request_id_its_page_shows(
     assert request_id in refused.text
     found = await shown(admin, request_id=request_id)
     recorded = [e.id for e in await admin.db.read(audit.recent) if e.request_id == request_id]
-    assert found == recorded
+    assert found == recorded and recorded
+    # As people copy it: upper-case, or the start the table shows ("3ae573eac2bf…").
+    assert await shown(admin, request_id=request_id.upper()) == recorded
+    assert await shown(admin, request_id=request_id[:12] + "…") == recorded
+    assert await shown(admin, request_id=request_id[:7]) == []  # too short to mean one request
+
+
+async def test_a_request_id_prefix_uses_the_index(admin: Sso) -> None:
+    where = audit_search.Filter(request_id="3ae573ea", request_id_prefix=True)
+    sql, params = where.where()
+    plan = await admin.db.fetch_all(
+        f"EXPLAIN QUERY PLAN SELECT * FROM audit_events WHERE {sql}", params
+    )
+    assert any("audit_events_request" in str(tuple(row)) for row in plan), plan
 
 
 async def test_paging_both_ways_is_stable_under_inserts_and_keeps_filters(admin: Sso) -> None:

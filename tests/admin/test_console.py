@@ -284,3 +284,14 @@ async def test_recent_activity_names_who_did_it(admin: Sso) -> None:
     page = (await admin.client.get(f"/admin/groups/{group['id']}")).text
     assert f'title="token:{token.id}">{token.name}<' in page
     assert f">token:{token.id}<" not in page
+
+
+async def test_a_refusal_is_audited_so_its_request_id_can_be_found(member: Sso) -> None:
+    refused = await member.client.get("/admin/users?q=x")
+    assert refused.status_code == 403
+    request_id = refused.headers["x-request-id"]
+    assert request_id in refused.text  # the page tells the employee to quote it
+    [event] = [e for e in await member.events("admin.refused") if e.request_id == request_id]
+    user_id = (await member.session())["user"]["id"]
+    assert event.actor == f"user:{user_id}"
+    assert event.detail == {"method": "GET", "path": "/admin/users"}

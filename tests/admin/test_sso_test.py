@@ -225,6 +225,7 @@ async def test_test_sign_in_shows_what_the_provider_sent_and_changes_nothing(
     [event] = await admin.events("sso.test_signin")
     assert event.detail["ok"] is True and event.detail["match"] == "subject"
     assert event.actor == f"user:{session_before['user']['id']}"
+    assert event.request_id == response.headers["x-request-id"]  # findable in the audit log
     value = await fact(admin, "sso.test_signin")
     assert value == {"ok": True, "by": event.actor}
 

@@ -148,6 +148,16 @@ async def test_deactivated_user_is_refused(sso: Sso) -> None:
     await sso.assert_refused(response, 403, "deactivated", "deactivated")
     user = await sso.user_by_email(ADA)
     assert user is not None and user.oidc_sub is None  # nothing was linked
+    # The refusal names the account: it shows in that user's history and target filter.
+    [event] = await sso.events("auth.signin.refused")
+    assert (event.target_type, event.target_id) == ("user", user.id)
+
+
+async def test_a_refusal_without_an_account_has_no_target(sso: Sso) -> None:
+    response = await sso.sign_in(error="access_denied")
+    assert response.status_code == 400
+    [event] = await sso.events("auth.signin.refused")
+    assert (event.target_type, event.target_id) == (None, None)
 
 
 async def test_deactivation_ends_an_open_session_at_once(sso: Sso) -> None:
