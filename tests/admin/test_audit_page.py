@@ -400,3 +400,16 @@ def test_filters_use_their_index(tmp_path: Path, where: audit_search.Filter, ind
     plan = _plan(conn, where)
     assert index in plan, plan
     conn.close()
+
+
+async def test_an_unrecorded_request_id_says_where_to_look(admin: Sso) -> None:
+    async with scim_beside(admin) as scim:
+        refused = await scim.get("/Users", token="wxt_" + "0" * 43)  # unknown: not audited
+    assert refused.status_code == 401
+    page = await admin.client.get(
+        "/admin/audit", params={"request_id": refused.headers["x-request-id"]}
+    )
+    assert row_ids(page.text) == []
+    assert 'id="audit-request-unrecorded"' in page.text and "support bundle" in page.text
+    found = await admin.client.get("/admin/audit")  # no search: no such note
+    assert 'id="audit-request-unrecorded"' not in found.text
