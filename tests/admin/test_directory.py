@@ -205,8 +205,8 @@ async def test_each_value_once_and_the_source_as_the_filter_names_it(d: Director
     page = await d.page("/admin/users")
     row = next(r for r in rows(page, "users") if d.ids["grace"] in r)
     assert row.count("grace@example.com") == 1  # userName = email: shown once
-    assert "<td class=\"source\">SCIM</td>" in row
+    assert '<td class="source">SCIM</td>' in row
     ada = next(r for r in rows(page, "users") if d.ids["ada"] in r)
-    assert "<td class=\"source\">First sign-in (JIT)</td>" in ada
+    assert '<td class="source">First sign-in (JIT)</td>' in ada
     cleo = next(r for r in rows(page, "users") if d.ids["cleo"] in r)
-    assert "<td class=\"source\">Command line</td>" in cleo
+    assert '<td class="source">Command line</td>' in cleo
