@@ -13,7 +13,8 @@ from app.store import parse_time
 
 
 def human_time(stamp: str | None, *, now: datetime | None = None) -> str:
-    """'just now', '5 min ago', '3 h ago' within a day; else '28 Nov 2026 23:48' (UTC)."""
+    """'just now', '5 min ago', '3 h ago', 'in 5 min', 'in 3 h' within a day;
+    else '28 Nov 2026 23:48 UTC'."""
     if not stamp:
         return "never"
     at = parse_time(stamp)
@@ -24,7 +25,11 @@ def human_time(stamp: str | None, *, now: datetime | None = None) -> str:
         return f"{int(seconds // 60)} min ago"
     if 0 < seconds < 86400:
         return f"{int(seconds // 3600)} h ago"
-    return f"{at.day} {at:%b %Y %H:%M}"
+    if -3600 < seconds < 0:
+        return f"in {int(-seconds // 60)} min"
+    if -86400 < seconds < 0:
+        return f"in {int(-seconds // 3600)} h"
+    return f"{at.day} {at:%b %Y %H:%M} UTC"
 
 
 def when(stamp: str | None, never: str = "never") -> Markup:
@@ -41,6 +46,14 @@ def when(stamp: str | None, never: str = "never") -> Markup:
     )
 
 
+PROVIDERS = {"jumpcloud": "JumpCloud"}  # [auth] provider -> the name a person knows
+
+
+def provider_name(key: str) -> str:
+    """The identity provider as its vendor spells it ("jumpcloud" -> "JumpCloud")."""
+    return PROVIDERS.get(key, key)
+
+
 def make_templates(*extra_dirs: Path) -> Jinja2Templates:
     """Autoescaping Jinja2 templates from app/templates and the given folders."""
     here = Path(__file__).parent
@@ -50,4 +63,5 @@ def make_templates(*extra_dirs: Path) -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["when"] = when
+    env.filters["provider_name"] = provider_name
     return Jinja2Templates(env=env)

@@ -10,12 +10,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.sessions import CurrentUser, current_user
-from app.errors import Forbidden
+from app.errors import Action, Forbidden, NotFound, error_response
 from app.logs import current_request_id
 from app.services import services
 from app.store import audit
 
 PAGE_SIZE = 50
+# The way back from a user or group that is not here: to the list it was found in.
+_BACK = {
+    "user": Action("Back to Users", "/admin/users", "back-to-users"),
+    "group": Action("Back to Groups", "/admin/groups", "back-to-groups"),
+}
 
 
 async def _admin(request: Request) -> CurrentUser | Response:
@@ -64,6 +69,18 @@ def render(
         headers={"Cache-Control": "no-store"},
     )
     return response
+
+
+def not_found_page(request: Request, error: NotFound, kind: str) -> Response:
+    """The 404 page of a user or group that is not here, leading back to Users or Groups."""
+    return error_response(
+        request,
+        error.status,
+        error.title,
+        error.message,
+        actions=[_BACK[kind]],
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def number(request: Request, name: str, default: int | None, digits: int) -> int | None:

@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.admin.common import PAGE_SIZE, admin_page, render
+from app.admin.common import PAGE_SIZE, admin_page, not_found_page, render
 from app.admin.directory import HISTORY, not_found, path_id, search_text
 from app.auth.sessions import CurrentUser, group_grant
 from app.db import Tx
+from app.errors import NotFound
 from app.services import services
 from app.store import audit_search, history
 from app.store import groups as group_store
@@ -28,6 +29,19 @@ class _Read:
     members: group_store.MemberPage
     events: list[AuditEvent]
     names: dict[str, str]  # actors and targets of the events, by name
+    people: dict[str, str]  # the page's members: a person's name, by user id (when known)
+
+
+def _people(tx: Tx, ids: list[str]) -> dict[str, str]:
+    """The names the users of one page of members gave SCIM (a page: at most PAGE_SIZE ids)."""
+    if not ids:
+        return {}
+    rows = tx.fetch_all(
+        "SELECT id, display_name, trim(coalesce(given_name, '') || ' ' ||"
+        " coalesce(family_name, '')) FROM users WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ids),),
+    )
+    return {r[0]: r[1] or r[2] for r in rows if r[1] or r[2]}
 
 
 def _read(tx: Tx, group_id: str, query: str, after: str | None, before: str | None) -> _Read | None:
@@ -38,7 +52,8 @@ def _read(tx: Tx, group_id: str, query: str, after: str | None, before: str | No
         tx, group_id, query, after=after, before=before, limit=PAGE_SIZE
     )
     events = history.of_group(tx, group_id, limit=HISTORY)
-    return _Read(group, members, events, audit_search.names(tx, events))
+    people = _people(tx, [m.id for m in members.members])
+    return _Read(group, members, events, audit_search.names(tx, events), people)
 
 
 def _key(request: Request, name: str) -> str | None:
@@ -67,14 +82,17 @@ def _links(path: str, query: str, page: group_store.MemberPage) -> dict[str, str
 @admin_page
 async def group_page(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
-    group_id = path_id(request, "group")
+    try:
+        group_id = path_id(request, "group")
+    except NotFound as exc:
+        return not_found_page(request, exc, "group")
     query = search_text(request)
     after, before = _key(request, "after"), _key(request, "before")
     if request.query_params.get("last") == "1":
         after, before = None, ""  # before the end: the last page
     read = await svc.db.read(_read, group_id, query, after, before)
     if read is None:
-        raise not_found("group")
+        return not_found_page(request, not_found("group"), "group")
     group = read.group
     return render(
         request,
@@ -91,5 +109,6 @@ async def group_page(request: Request, current: CurrentUser) -> Response:
         q=query,
         events=read.events,
         names=read.names,
+        people=read.people,
         history_limit=HISTORY,
     )

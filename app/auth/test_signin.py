@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -33,11 +34,13 @@ from app.logs import current_request_id
 from app.services import Services
 from app.store import audit, facts
 from app.store import groups as group_store
+from app.store.users import User
 
 log = logging.getLogger("webrix.auth")
 ACTION = "sso.test_signin"
 MAX_CLAIMS = 200  # a page, not a dump: claims beyond these are counted, not shown
 MAX_VALUE = 4000  # characters of one claim's JSON shown
+EPOCH_CLAIMS = frozenset({"exp", "iat", "auth_time", "nbf", "updated_at"})  # seconds since 1970
 
 
 def session_binding(session_id: str) -> str:
@@ -49,6 +52,17 @@ def session_binding(session_id: str) -> str:
 class Claim:
     name: str
     value: str  # JSON text, clipped; the template escapes it
+    at: str | None = None  # an epoch claim's number as a UTC time
+
+
+def epoch_time(name: str, value: Any) -> str | None:
+    """'2026-11-30 18:12:57 UTC' for a numeric exp, iat, auth_time, nbf or updated_at."""
+    if name not in EPOCH_CLAIMS or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return f"{datetime.fromtimestamp(value, UTC):%Y-%m-%d %H:%M:%S} UTC"
+    except (OverflowError, OSError, ValueError):
+        return None  # a number no calendar has: shown as sent
 
 
 def shown_claims(claims: dict[str, Any] | None) -> list[Claim]:
@@ -60,7 +74,7 @@ def shown_claims(claims: dict[str, Any] | None) -> list[Claim]:
         text = json.dumps(claims[name], ensure_ascii=False, default=str)
         if len(text) > MAX_VALUE:
             text = text[: MAX_VALUE - 1] + "…"
-        shown.append(Claim(str(name)[:200], text))
+        shown.append(Claim(str(name)[:200], text, epoch_time(name, claims[name])))
     return shown
 
 
@@ -79,6 +93,28 @@ def _match_text(admission: Admission, result: SignInResult) -> str:
         f"No Webrix account has this subject or email yet: a real sign-in would create "
         f"{result.email} just in time ([access] jit_provisioning is on)."
     )
+
+
+@dataclass(frozen=True)
+class Difference:
+    """What the provider sent that differs from the Webrix account the sign-in matches."""
+
+    what: str
+    sent: str
+    stored: str
+
+
+def differences(result: SignInResult, user: User) -> list[Difference]:
+    """Name and email as the provider sends them against the stored account's: where they
+    differ, JumpCloud's attribute mapping (or the SCIM user) needs a look."""
+    found = []
+    stored_name = user.display_name or " ".join(p for p in (user.given_name, user.family_name) if p)
+    sent_name = result.name or " ".join(p for p in (result.given_name, result.family_name) if p)
+    if sent_name.strip() != stored_name.strip():
+        found.append(Difference("Name", sent_name or "none", stored_name or "none"))
+    if (result.email or "").lower() != (user.email or "").lower():
+        found.append(Difference("Email", result.email or "none", user.email or "none"))
+    return found
 
 
 def _decide(tx: Tx, result: SignInResult, config: Config) -> tuple[Admission, str]:
@@ -185,6 +221,12 @@ async def finish_test_sign_in(
             "result": result,
             "match": _match_text(admission, result) if admission and result else None,
             "admin_text": admin_text,
+            "account": admission.user if admission else None,
+            "differences": (
+                differences(result, admission.user)
+                if result and admission and admission.user
+                else []
+            ),
             "id_token_claims": shown_claims(result.id_token_claims if result else None),
             "userinfo": shown_claims(result.userinfo if result else None),
             "userinfo_fetched": result is not None and result.userinfo is not None,

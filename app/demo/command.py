@@ -15,6 +15,7 @@ from app import config as config_mod
 from app.config import Config
 from app.db import Database, Tx
 from app.demo.ports import PortError, listen
+from app.demo.users import DEFAULT_USERS
 from app.files import write_private
 from app.store import audit, tokens
 
@@ -109,6 +110,35 @@ async def _serve_both(cfg: Config, service: socket.socket, idp_socket: socket.so
         idp_server.should_exit = True
 
 
+def banner(cfg: Config, token: str) -> list[str]:
+    """What `webrix demo` prints at start: the URLs, the demo users, then the SCIM token.
+
+    The token is the last line, alone (scripts take it from there), right after the line
+    saying what it is.
+    """
+    admins = {e.lower() for e in cfg.access.admin_emails}
+    width = max(len(u.display_name) for u in DEFAULT_USERS)
+    people = [
+        f"    {u.display_name:<{width}}  {u.email}"
+        + ("  (administrator: may open the admin console)" if u.email.lower() in admins else "")
+        for u in DEFAULT_USERS
+    ]
+    return [
+        "Webrix demo: everything on loopback, no JumpCloud account needed.",
+        f"  Dashboard:       {cfg.public_url}/",
+        f"  Admin console:   {cfg.public_url}/admin   (sign in as the administrator)",
+        f"  Demo identity provider: {cfg.auth.jumpcloud.issuer}",
+        f"  SCIM base URL:   {cfg.scim_base_url}",
+        f"  Redirect URI:    {cfg.redirect_uri}",
+        f"  Config:          {cfg.source}",
+        "  Demo users (pick one at the demo provider's sign-in page):",
+        *people,
+        f"  Try the token:   curl -H 'Authorization: Bearer <token>' {cfg.scim_base_url}/Users",
+        "  SCIM token (shown once):",
+        token,
+    ]
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Entry point of `webrix demo`."""
     try:
@@ -126,14 +156,6 @@ def _start(args: argparse.Namespace, service: socket.socket, idp_socket: socket.
     cfg = prepare(Path(args.data), args.port, args.idp_port)
     token = anyio.run(_fresh_token, cfg)
     setup_logging(cfg.server.log_level)
-    print("Webrix demo: everything on loopback, no JumpCloud account needed.")
-    print(f"  Dashboard:       {cfg.public_url}/   (sign in as one of the demo users)")
-    print(f"  Demo identity provider: {cfg.auth.jumpcloud.issuer}")
-    print(f"  SCIM base URL:   {cfg.scim_base_url}")
-    print(f"  Redirect URI:    {cfg.redirect_uri}")
-    print(f"  Config:          {cfg.source}")
-    print("  Try:  curl -H 'Authorization: Bearer <token>' " + cfg.scim_base_url + "/Users")
-    print("  SCIM token (shown once):")
-    print(token, flush=True)
+    print("\n".join(banner(cfg, token)), flush=True)
     anyio.run(_serve_both, cfg, service, idp_socket)
     return 0

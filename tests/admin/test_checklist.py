@@ -137,6 +137,9 @@ async def test_sso_configured_and_administrators_name_what_to_set(
     for href in ("/admin/settings", "/admin/api-tokens", "/admin/users", "/admin/groups"):
         assert f'href="{href}"' in page
     assert "[access] admin_emails: 1 set" in steps_on(page)["step-admins"][1]
+    # The provider as Settings names it; the heading as the navigation names the page.
+    assert "Provider: JumpCloud " in steps_on(page)["step-sso-configured"][1]
+    assert "<h1>Overview</h1>" in page and ">Overview</a>" in page
 
     unset = make_config(jumpcloud={"client_id": "paste-the-client-id-from-jumpcloud"})
     assert unset.access.admin_emails == ()

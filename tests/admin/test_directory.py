@@ -199,3 +199,14 @@ async def test_groups_list_counts_members_in_one_statement_whatever_the_page(
     assert await statements(5) == await statements(50)
     page = await d.page("/admin/groups", page="2")
     assert "Groups 51\N{EN DASH}63 of 63" in page and 'rel="prev"' in page
+
+
+async def test_each_value_once_and_the_source_as_the_filter_names_it(d: Directory) -> None:
+    page = await d.page("/admin/users")
+    row = next(r for r in rows(page, "users") if d.ids["grace"] in r)
+    assert row.count("grace@example.com") == 1  # userName = email: shown once
+    assert '<td class="source">SCIM</td>' in row
+    ada = next(r for r in rows(page, "users") if d.ids["ada"] in r)
+    assert '<td class="source">First sign-in (JIT)</td>' in ada
+    cleo = next(r for r in rows(page, "users") if d.ids["cleo"] in r)
+    assert '<td class="source">Command line</td>' in cleo

@@ -182,6 +182,11 @@ async def test_unknown_or_malformed_ids_get_a_clear_404(d: Directory, path: str)
     assert "text/html" in response.headers["content-type"]
     assert " not found" in response.text and "may have been deleted" in response.text
     assert "<script>alert" not in response.text
+    # The way back is the list the user or group was found in, not the dashboard.
+    back = "users" if path.startswith("/admin/users") else "groups"
+    label = "Back to Users" if back == "users" else "Back to Groups"
+    assert f'id="back-to-{back}" href="/admin/{back}">{label}</a>' in response.text
+    assert 'id="to-dashboard"' not in response.text
 
 
 async def test_ending_sessions_of_an_unknown_user_is_a_404(d: Directory) -> None:
@@ -208,6 +213,13 @@ async def test_a_group_page_shows_its_attributes_grant_members_and_history(d: Di
     assert "No: neither its name" in engineering
     ken = [r for r in rows(engineering, "group-members") if "ken@example.com" in r]
     assert len(ken) == 1 and "Suspended" in ken[0]
+    assert ken[0].count("ken@example.com") == 1  # the userName once (the email is the same)
+    admins = await d.page(f"/admin/groups/{d.ids[ADMIN_GROUP]}")
+    grace = next(r for r in rows(admins, "group-members") if d.ids["grace"] in r)
+    # The person's name links to the user; the userName (= email) follows once.
+    assert f'/admin/users/{d.ids["grace"]}">Grace Hopper &lt;script&gt;</a>' in grace
+    assert grace.count("grace@example.com") == 1
+    assert re.search(r'id="members-shown">Showing 1 member \(in userName order\)', admins)
 
 
 def _link(html: str, rel: str) -> str:
@@ -236,6 +248,7 @@ async def test_group_members_are_paged_both_ways_and_searchable(d: Directory) ->
     everyone = [f"m{i:03d}@big.test" for i in range(130)]
     first = await d.page(path)
     assert _names(first) == everyone[:50] and 'Members <span class="muted">(130)' in first
+    assert "Showing 50 members of 130 (in userName order)" in first
     assert "Previous" not in first and "First" not in first
     second = await d.page(_link(first, "Next"))
     assert _names(second) == everyone[50:100]

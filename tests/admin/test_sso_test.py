@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -214,6 +215,13 @@ async def test_test_sign_in_shows_what_the_provider_sent_and_changes_nothing(
     assert 'data-claim="sub"' in text and admin.fake.user["sub"] in text
     assert 'data-claim="email"' in text and 'data-claim="nonce"' in text
     assert 'id="userinfo-claims"' in text  # fetched for the test, shown apart
+    # Epoch claims also read as a UTC time; the matched account is a link, and agrees.
+    iat = re.search(r'data-claim="iat">.*?</tr>', text, re.S)
+    assert iat and re.search(r"\d+</span> <span class=\"muted claim-time\">\(20\d\d-", iat[0])
+    assert 'data-claim="sub">' in text and "claim-time" not in _row(text, "sub")
+    user_id = session_before["user"]["id"]
+    assert f'id="test-signin-account" href="/admin/users/{user_id}"' in text
+    assert 'id="test-signin-differences"' not in text
     # Never a raw token: the access token and the ID token stay out of the page.
     assert "eyJ" not in text
     assert not any(token in text for token in admin.fake._access_tokens)
@@ -258,12 +266,23 @@ async def test_a_scim_user_would_be_linked_by_verified_email_but_is_not(
         await _grace_would_be_linked(admin)
 
 
+def _row(html: str, claim: str) -> str:
+    found = re.search(rf'data-claim="{claim}">.*?</tr>', html, re.S)
+    assert found, claim
+    return found[0]
+
+
 async def _grace_would_be_linked(admin: Sso) -> None:
     grace = await admin.user_by_email("grace@example.com")
     assert grace is not None
     rows_before = snapshot(admin)
     location = await start_test(admin)
     response = await admin.callback(admin.fake.authorize(location, user=GRACE))
+    # The SCIM user has no name; the provider sends one: pointed out, with the account's link.
+    assert f'id="test-signin-account" href="/admin/users/{grace.id}"' in response.text
+    differs = re.search(r'id="test-signin-differences">.*?</div>', response.text, re.S)
+    assert differs and "Name: JumpCloud sent <strong>Grace Hopper</strong>" in differs[0]
+    assert "the account holds <strong>none</strong>" in differs[0] and "Email" not in differs[0]
     assert "matched by the verified email address" in response.text
     assert "yes: member of the SCIM group Webrix Admins" in response.text
     assert snapshot(admin) == rows_before
@@ -407,3 +426,15 @@ async def test_a_failed_webrix_check_elsewhere_does_not_undo_the_services_own_te
     assert 'id="last-cli-test"' in settings and "wrong secret" in settings
     overview = (await admin.client.get("/admin")).text
     assert 'id="step-sso-tested" data-status="done"' in overview
+
+
+def test_epoch_claims_read_as_utc_times_and_odd_values_as_sent() -> None:
+    from app.auth.test_signin import epoch_time, shown_claims
+
+    assert epoch_time("exp", 1796083200) == "2026-12-01 00:00:00 UTC"
+    assert epoch_time("updated_at", 1796083200.5) == "2026-12-01 00:00:00 UTC"
+    assert epoch_time("exp", True) is None and epoch_time("exp", "1796083200") is None
+    assert epoch_time("exp", 10**20) is None  # beyond any calendar: the number alone
+    assert epoch_time("age", 1796083200) is None  # only the claims that are times
+    [claim] = shown_claims({"nbf": 0})
+    assert claim.at == "1970-01-01 00:00:00 UTC"

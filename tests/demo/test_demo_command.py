@@ -11,10 +11,25 @@ from pathlib import Path
 import pytest
 
 from app.db import Database
-from app.demo.command import _fresh_token, prepare
+from app.demo.command import _fresh_token, banner, prepare
 from app.demo.ports import PortError, listen
 from app.store import tokens
 from tests.conftest import free_port, webrix
+
+
+def test_the_banner_names_the_users_the_admin_url_and_then_the_token(tmp_path: Path) -> None:
+    cfg = prepare(tmp_path / "data", 18080, 18081)
+    lines = banner(cfg, "tok-123")
+    text = "\n".join(lines)
+    assert "  Admin console:   http://127.0.0.1:18080/admin " in text
+    ada = next(line for line in lines if "ada@example.com" in line)
+    assert "Ada Admin" in ada and "administrator" in ada
+    grace = next(line for line in lines if "grace@example.com" in line)
+    assert "Grace User" in grace and "administrator" not in grace
+    assert any("linus@example.com" in line for line in lines)
+    # What the token is, then the token alone on the last line; the curl hint comes before.
+    assert lines[-2:] == ["  SCIM token (shown once):", "tok-123"]
+    assert "Bearer <token>" in lines[-3]
 
 
 @pytest.mark.anyio

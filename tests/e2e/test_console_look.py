@@ -197,6 +197,40 @@ def test_the_current_page_is_marked_in_the_nav(browser: Browser, console: Consol
         assert page.locator("a.skip[href='#main']").count() == 1
 
 
+def test_wide_screens_give_tables_room_and_keep_words_whole(
+    browser: Browser, console: Console
+) -> None:
+    context = _context(browser, console, "admin", 1280)
+    try:
+        page = context.new_page()
+        page.goto(f"{console.base}/admin/users")
+        # The console's column uses the screen (the narrow column of other pages is 64rem).
+        assert page.evaluate("document.querySelector('main').clientWidth") > 64 * 16
+        # A cell breaks a value only where one word cannot fit; a button never wraps.
+        cell = page.locator("#users td").first
+        assert cell.evaluate("e => getComputedStyle(e).overflowWrap") == "break-word"
+        button = page.locator("#users-filter")
+        assert button.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+        email = "maximilian.alexander.longname-of-the-engineering-department@example.com"
+        # The long email may wrap after a hyphen, never inside a word: its last word
+        # ("department@example.com") is on one line.
+        cell = page.locator("#users td", has_text=email).first
+        rects = cell.evaluate(
+            """e => {
+              const text = [...e.childNodes].find(n => n.nodeType === 3 && n.data.includes("@"));
+              const range = document.createRange();
+              range.setStart(text, text.data.indexOf("department@"));
+              range.setEnd(text, text.data.length);
+              return range.getClientRects().length;
+            }"""
+        )
+        assert rects == 1, rects
+        page.goto(f"{console.base}/")
+        assert page.evaluate("document.querySelector('main').clientWidth") <= 64 * 16
+    finally:
+        context.close()
+
+
 def test_the_header_signs_out(browser: Browser, console: Console) -> None:
     context = signed_in(browser, console, "alice@example.com")  # its own session to end
     try:
