@@ -21,7 +21,7 @@ from app.logs import flush_logs
 from app.store import audit
 from app.store.tokens import ApiToken, TokenCache, UsageRecorder
 from app.support.recorder import SupportRecorder, write_pending
-from app.throttle import Tally, Throttle
+from app.throttle import OncePer, Tally, Throttle
 
 USER_AGENT = "webrix-identity/0.1"
 WATCH_INTERVAL = 0.5  # seconds between looks for commits by other processes
@@ -90,6 +90,7 @@ class Services:
     )
     used_states: UsedStates = field(default_factory=UsedStates)
     new_tokens: NewTokens = field(default_factory=NewTokens)
+    admin_refusals: OncePer = field(default_factory=OncePer)  # audited once a minute per session
     support: SupportRecorder = field(default_factory=SupportRecorder)
     _db: Database | None = None
     _http: httpx.AsyncClient | None = None

@@ -80,3 +80,23 @@ class Tally:
         if now - self._logged_at >= self.interval:
             self.log.warning(self.message, self._pending)
             self._pending, self._logged_at = 0, now
+
+
+class OncePer:
+    """Whether an event for `key` is the first in `interval` seconds (the rest are let go):
+    e.g. one audit row per session and minute for a refused console page, however often it
+    is asked for. Bounded: at most `max_keys` keys are remembered."""
+
+    def __init__(self, interval: float = 60.0, max_keys: int = 10_000) -> None:
+        self.interval, self.max_keys = interval, max_keys
+        self._seen: dict[str, float] = {}
+
+    def first(self, key: str) -> bool:
+        now = time.monotonic()
+        last = self._seen.get(key)
+        if last is not None and now - last < self.interval:
+            return False
+        if len(self._seen) >= self.max_keys:
+            self._seen = {k: t for k, t in self._seen.items() if now - t < self.interval}
+        self._seen[key] = now
+        return True

@@ -32,16 +32,18 @@ async def _admin(request: Request) -> CurrentUser | Response:
             f"/api/auth/signin/jumpcloud?{urlencode({'callbackUrl': target})}", status_code=302
         )
     if not current.admin:
-        # Audited (the page's request id is then found in the log): a signed-in employee
-        # trying the console is worth knowing, and each try is one authenticated request.
-        await services(request).db.write(
-            audit.record,
-            actor=actor(current),
-            action="admin.refused",
-            detail={"method": request.method, "path": request.url.path[:200]},
-            ip=client_ip(request),
-            request_id=current_request_id(),
-        )
+        # Audited, so the page's request id can be found: a signed-in employee trying the
+        # console is worth knowing. Once a minute per session: a loop cannot flood the log.
+        svc = services(request)
+        if svc.admin_refusals.first(current.session.id_hash):
+            await svc.db.write(
+                audit.record,
+                actor=actor(current),
+                action="admin.refused",
+                detail={"method": request.method, "path": request.url.path[:200]},
+                ip=client_ip(request),
+                request_id=current_request_id(),
+            )
         # Said to an employee, not to whoever edits the config: no key names here.
         raise Forbidden(
             "This page is for Webrix administrators. If your work needs it, ask an "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -111,8 +112,11 @@ async def start_sign_in(
     # Every pending sign-in has its own cookie (two tabs never clobber each other);
     # only the newest few are kept so abandoned attempts cannot bloat the request headers.
     prefix = auth_sessions.cookie_name(config, LOGIN_COOKIE)
+    ours = re.compile(re.escape(prefix) + "[0-9a-f]{16}")  # as _tx_cookie_base names them
     pending = sorted(
-        (name for name in request.cookies if name.startswith(prefix)),
+        # Only names this service made: another name (sent by anyone) is none of ours to
+        # clear, and may not even be a name Set-Cookie can carry.
+        (name for name in request.cookies if ours.fullmatch(name)),
         key=lambda name: _started_at(_decode_transaction(request.cookies[name], config)),
     )
     for name in pending[: max(0, len(pending) - (MAX_PENDING_LOGINS - 1))]:

@@ -27,6 +27,7 @@ from app.store.support import LogEvent
 from app.support.redact import redacted_config, scrub, secrets_of
 
 MAX_ERRORS = 200  # log and audit errors each, newest first
+PER_ACTION = 50  # audit errors of one action at most
 MAX_USERS = 10_000  # listed with --include-users
 README_TEXT = """\
 Webrix identity service: support bundle
@@ -124,13 +125,16 @@ def _database_facts(path: str, since: str, include_users: bool) -> dict[str, Any
             "SELECT id, name, prefix, scopes, created, created_by, last_used, expires, revoked,"
             " revoked_by FROM api_tokens ORDER BY created",
         )
+        # Newest first, at most PER_ACTION of each action: one noisy kind of refusal (a loop
+        # on a console page, say) cannot push the others out of the bundle.
         facts["_audit_errors"] = _rows(
             conn,
-            "SELECT id, at, actor, action, target_type, target_id, detail, ip, request_id"
-            " FROM audit_events WHERE at >= ? AND (action LIKE '%refused%'"
-            " OR action LIKE '%fail%' OR action LIKE '%error%' OR action LIKE '%denied%')"
-            " ORDER BY id DESC LIMIT ?",
-            (since, MAX_ERRORS),
+            "SELECT id, at, actor, action, target_type, target_id, detail, ip, request_id FROM"
+            " (SELECT *, row_number() OVER (PARTITION BY action ORDER BY id DESC) AS nth"
+            "  FROM audit_events WHERE at >= ? AND (action LIKE '%refused%'"
+            "  OR action LIKE '%fail%' OR action LIKE '%error%' OR action LIKE '%denied%'))"
+            " WHERE nth <= ? ORDER BY id DESC LIMIT ?",
+            (since, PER_ACTION, MAX_ERRORS),
         )
         facts["_log_events"] = _rows(
             conn,

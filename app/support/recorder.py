@@ -126,7 +126,7 @@ class ScimClients:
         agent = next((v for k, v in scope["headers"] if k == _USER_AGENT), b"")
         self.add(
             token.id if token is not None else "",
-            printable(agent.decode("latin-1"), MAX_USER_AGENT) or "(none)",
+            printable(agent.decode("utf-8", "replace"), MAX_USER_AGENT) or "(none)",
             endpoint(scope["method"], scope["path"]),
             status,
         )

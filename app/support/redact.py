@@ -9,10 +9,14 @@ from typing import Any
 
 from app.config import Config
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,})")
+# Whatever runs up to an "@" (any script, any punctuation but quotes and brackets) and the
+# host after it, with or without a dot: only the host is kept.
+_EMAIL = re.compile(r"""[^\s@"'<>()\[\]{},;:]+@([^\s@"'<>()\[\]{},;:]*[A-Za-z0-9])""")
 _API_TOKEN = re.compile(r"wxt_[A-Za-z0-9_-]{16,}")  # a prefix (shown in lists) is shorter
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?")
-_AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# A credential after the scheme, on the same line ("Client Secret Basic" ends a line in
+# check.txt: the next line's first word is no credential).
+_AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)[ \t]+[A-Za-z0-9._~+/=-]{8,}")
 
 
 def secret_field(f: dataclasses.Field[Any]) -> bool:

@@ -14,6 +14,7 @@ import pytest
 
 from app.admin import audit as audit_page
 from app.config import Config
+from app.db import QueryTimeout
 from app.migrate import migrations
 from app.store import audit, audit_search
 from tests.auth.sso import Sso, sso_app
@@ -312,6 +313,56 @@ async def test_export_is_bounded_and_read_in_batches(
     lines = [json.loads(line)["id"] for line in response.text.splitlines()]
     assert lines == ids[::-1][:10]
     assert admin.db.stats.reads - reads >= 3  # 4 + 4 + 2, each its own read
+
+
+async def test_an_export_resolves_its_time_span_once(
+    admin: Sso, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The span becomes ids in the first batch, not again in each (a rescan of the `at`
+    index per batch made large exports slow enough to pass the query budget)."""
+    for _ in range(9):
+        await add_event(admin, "2026-01-01T00:00:00Z", "user.create")
+    monkeypatch.setattr(audit_page, "EXPORT_BATCH", 2)
+    spans = 0
+    real = audit_search._id_span
+
+    def counted(tx: Any, since: str | None, until: str | None) -> tuple[int | None, int | None]:
+        nonlocal spans
+        spans += 1
+        return real(tx, since, until)
+
+    monkeypatch.setattr(audit_search, "_id_span", counted)
+    response = await admin.client.get("/admin/audit/export", params={"since": "2025-12-31"})
+    assert len(response.text.splitlines()) >= 9 and spans == 1
+
+
+async def test_a_query_timeout_is_a_503_before_the_export_and_a_marked_end_after(
+    admin: Sso, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(5):
+        await add_event(admin, "2026-01-01T00:00:00Z", "user.create")
+    monkeypatch.setattr(audit_page, "EXPORT_BATCH", 2)
+    real, calls = audit_page._export_batch, 0
+
+    def failing_from(n: int) -> Any:
+        def batch(*args: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls >= n:
+                raise QueryTimeout(2.0)
+            return real(*args)
+
+        return batch
+
+    monkeypatch.setattr(audit_page, "_export_batch", failing_from(1))
+    first = await admin.client.get("/admin/audit/export")
+    assert first.status_code == 503  # nothing sent yet: a plain refusal
+    calls = 0
+    monkeypatch.setattr(audit_page, "_export_batch", failing_from(2))
+    later = await admin.client.get("/admin/audit/export")
+    assert later.status_code == 200
+    lines = [json.loads(line) for line in later.text.splitlines()]
+    assert len(lines) == 3 and lines[-1]["error"] == "truncated" and lines[-1]["exported"] == 2
 
 
 @pytest.mark.parametrize(

@@ -295,3 +295,9 @@ async def test_a_refusal_is_audited_so_its_request_id_can_be_found(member: Sso) 
     user_id = (await member.session())["user"]["id"]
     assert event.actor == f"user:{user_id}"
     assert event.detail == {"method": "GET", "path": "/admin/users"}
+
+
+async def test_refusals_are_audited_once_a_minute_per_session(member: Sso) -> None:
+    for _ in range(5):
+        assert (await member.client.get("/admin")).status_code == 403
+    assert len(await member.events("admin.refused")) == 1  # a loop cannot flood the log

@@ -326,5 +326,15 @@ async def test_abandoned_sign_ins_are_pruned_oldest_first(sso: Sso) -> None:
     assert response.status_code == 400
 
 
+async def test_login_cookies_the_service_did_not_name_are_left_alone(sso: Sso) -> None:
+    """Anyone can send cookies named like ours; pruning only ever clears the names it made
+    (a name Set-Cookie cannot carry, like this one, used to end in a 500)."""
+    forged = "; ".join(["webrix-login-a(b)=x", *(f"webrix-login-{i}=x" for i in range(6))])
+    response = await sso.client.get(SIGNIN, headers={"Cookie": forged})
+    assert response.status_code == 302
+    cleared = [c for c in response.headers.get_list("set-cookie") if "Max-Age=0" in c]
+    assert cleared == []
+
+
 async def test_callback_path_is_the_registered_one(sso: Sso) -> None:
     assert sso.config.redirect_uri == f"http://127.0.0.1:8080{CALLBACK}"

@@ -17,6 +17,7 @@ import pytest
 
 from app.config import Config
 from app.services import Services
+from app.store import audit
 from app.support.bundle import build
 from tests.auth.sso import CLIENT_SECRET, Sso, restore_cookies, saved_cookies, sso_app
 from tests.scim.client import Scim, scim_beside
@@ -226,3 +227,30 @@ async def test_console_button_refusals(make_config: Callable[..., Config]) -> No
     assert no_csrf.status_code == 403 and bad_window.status_code == 400
     assert "1h, 24h, 7d" in bad_window.text
     assert events == []  # nothing made, nothing audited
+
+
+async def test_one_noisy_refusal_cannot_push_the_others_out(
+    make_config: Callable[..., Config],
+) -> None:
+    async with used_service(make_config) as used:
+
+        def flood(tx: Any) -> None:
+            for _ in range(80):
+                audit.record(tx, actor="user:x", action="admin.refused", detail={})
+
+        await used.sso.db.write(flood)
+        files = await used.bundle()
+    actions = [e["action"] for e in json.loads(files["errors.json"])["audit"]]
+    assert actions.count("admin.refused") == 50 and "auth.signin.refused" in actions
+
+
+async def test_user_agents_are_read_as_utf8_and_their_emails_removed(
+    make_config: Callable[..., Config],
+) -> None:
+    agent = "Provisioner/2 (jürgen.müller@firma.de)"
+    async with used_service(make_config) as used:
+        await used.scim.get("/Users", headers={"User-Agent": agent.encode()})  # UTF-8 bytes
+        files = await used.bundle()
+    agents = {c["user_agent"] for c in json.loads(files["scim_clients.json"])}
+    assert "Provisioner/2 (<user>@firma.de)" in agents
+    assert not any("ü" in a or "Ã" in a for a in agents)

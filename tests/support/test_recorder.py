@@ -88,7 +88,7 @@ def test_config_redaction(make_config: Callable[..., Config]) -> None:
 
 def test_scrub_removes_what_signs_in_and_end_users() -> None:
     text = (
-        "token wxt_" + "a" * 43 + " prefix wxt_abcdefgh; Authorization: Bearer abc.def;"
+        "token wxt_" + "a" * 43 + " prefix wxt_abcdefgh; Authorization: Bearer abc.defghij;"
         " id eyJhbGciOi.eyJzdWIi.c2ln; mail Ada.Lovelace+x@Example.COM; secret hunter22"
     )
     clean = scrub(text, secrets=["hunter22"], include_users=False)
@@ -97,6 +97,23 @@ def test_scrub_removes_what_signs_in_and_end_users() -> None:
         " id <JWT removed>; mail <user>@Example.COM; secret <secret removed>"
     )
     assert "Ada.Lovelace+x@Example.COM" in scrub(text, secrets=[], include_users=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ("agent jürgen.müller@firma.de!", "agent <user>@firma.de!"),
+        ("first!last@corp.com", "<user>@corp.com"),
+        ("ops@localhost", "<user>@localhost"),
+        ('{"email": "grace@navy.example"}', '{"email": "<user>@navy.example"}'),
+        ("mailto:ops@corp.example,", "mailto:<user>@corp.example,"),
+        # check.txt: "Basic" ends a line, and the next line's word is no credential.
+        ("Client Secret Basic\nPaste into JumpCloud", "Client Secret Basic\nPaste into JumpCloud"),
+        ("select Client Secret Basic as the type", "select Client Secret Basic as the type"),
+    ],
+)
+def test_scrub_edges(text: str, clean: str) -> None:
+    assert scrub(text, secrets=[], include_users=False) == clean
 
 
 def test_durations() -> None:
