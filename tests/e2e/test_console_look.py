@@ -19,6 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from app.admin.routes import routes as admin_routes
 from tests.conftest import webrix
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.console_pages import CONSOLE_PAGES, ConsolePage, axe_violations, page_width
@@ -274,6 +275,39 @@ def test_a_member_is_told_to_ask_an_administrator(browser: Browser, console: Con
             assert jargon not in text
         assert page.inner_text("header nav") == "Dashboard"  # the member's own navigation
         assert page.locator("header #signout").count() == 1
+    finally:
+        context.close()
+
+
+def test_a_member_gets_403_on_every_admin_page_and_route(
+    browser: Browser, console: Console
+) -> None:
+    """Every route under /admin, from the app's own route table, in the member's browser:
+    pages opened, forms posted with the member's own CSRF token."""
+    context = _context(browser, console, "member", 1280)
+    try:
+        page = context.new_page()
+        page.goto(f"{console.base}/")
+        csrf = page.request.get(f"{console.base}/api/auth/csrf").json()["csrfToken"]
+        tried = 0
+        for route in admin_routes():
+            path = route.path.format(id=console.ids["user_id"])
+            if "/groups/" in route.path:
+                path = route.path.format(id=console.ids["group_id"])
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                if method == "GET":
+                    response = page.goto(f"{console.base}{path}")
+                    assert response is not None
+                    status = response.status
+                else:
+                    status = page.request.post(
+                        f"{console.base}{path}",
+                        form={"csrfToken": csrf},
+                        headers={"Origin": console.base},
+                    ).status
+                assert status == 403, (method, path, status)
+                tried += 1
+        assert tried >= 15
     finally:
         context.close()
 
