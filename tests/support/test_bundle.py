@@ -154,7 +154,7 @@ async def test_bundle_holds_each_section_and_no_secret(
     assert config["server"]["secret_key"].startswith("<set> (")
     assert config["auth"]["jumpcloud"]["client_id"] == "test-client"
     db = json.loads(files["database.json"])
-    assert db["integrity_check"] == ["ok"]
+    assert db["integrity_check"] == {"pragma": "quick_check", "result": ["ok"]}
     assert db["counts"]["users"] == 2 and db["counts"]["groups"] == 1
     assert db["counts"]["sessions"] == 1
     assert db["user_email_domains"] == {"navy.example": 1, "example.com": 1}
