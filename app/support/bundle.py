@@ -42,7 +42,8 @@ What it holds
   check.txt          The output of `webrix check`: the configuration, what to paste into
                      JumpCloud, and the identity provider reached the way sign-in reaches it.
   database.json      Schema version, counts of users, groups, sessions and tokens; tokens by
-                     id, name and prefix (never their hashes); integrity (quick_check); file and WAL size.
+                     id, name and prefix (never their hashes); integrity (PRAGMA
+                     quick_check); file and WAL size.
   errors.json        The last warnings and errors of the log and the refusals and failures of
                      the audit log in the window, each with its request id.
   scim_clients.json  Which SCIM clients were seen: token, user agent, first and last request,
