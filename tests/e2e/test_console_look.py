@@ -279,6 +279,24 @@ def test_a_member_is_told_to_ask_an_administrator(browser: Browser, console: Con
         context.close()
 
 
+def test_audit_filters_fold_on_a_phone_until_used(browser: Browser, console: Console) -> None:
+    opened = {}
+    for width, query in ((390, ""), (1280, ""), (390, "?action=user.")):
+        context = _context(browser, console, "admin", width)
+        try:
+            page = context.new_page()
+            page.goto(f"{console.base}/admin/audit{query}")
+            opened[(width, query)] = page.evaluate(
+                "document.getElementById('audit-filter-box').open"
+            )
+            if (width, query) == (390, ""):
+                page.click("#audit-filter-box summary")  # one tap opens it
+                assert page.is_visible("#f-request-id")
+        finally:
+            context.close()
+    assert opened == {(390, ""): False, (1280, ""): True, (390, "?action=user."): True}
+
+
 def test_a_member_gets_403_on_every_admin_page_and_route(
     browser: Browser, console: Console
 ) -> None:
