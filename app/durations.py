@@ -9,12 +9,23 @@ _DURATION = re.compile(r"([0-9]{1,6})([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
-def parse_duration(text: str, *, maximum: timedelta = timedelta(days=3650)) -> timedelta:
-    """A positive number of minutes, hours or days ("30m", "24h", "90d"); ValueError otherwise."""
-    m = _DURATION.fullmatch(text.strip())
-    if not m or int(m.group(1)) == 0:
-        raise ValueError(f"{text!r} is not a duration like 30m, 24h or 90d")
+class OutOfRange(ValueError):
+    """A well-formed duration outside the bounds asked for."""
+
+
+def parse_duration(
+    text: str,
+    *,
+    minimum: timedelta = timedelta(minutes=1),
+    maximum: timedelta = timedelta(days=3650),
+    units: str = "mhd",
+) -> timedelta:
+    """A number of minutes, hours or days ("30m", "24h", "90d"; only the `units` letters),
+    from `minimum` to `maximum`: ValueError if malformed, OutOfRange if outside the bounds."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if not m or m.group(2) not in units:
+        raise ValueError(f"{text[:40]!r} is not a duration like 30m, 24h or 90d")
     value = timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-    if value > maximum:
-        raise ValueError(f"{text!r} is longer than {maximum.days} days")
+    if not minimum <= value <= maximum:
+        raise OutOfRange(f"{text[:40]!r} is not between {minimum} and {maximum.days} days")
     return value

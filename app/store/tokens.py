@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.db import Database, Row, Tx
+from app.durations import OutOfRange, parse_duration
 from app.store import now
 
 TOKEN_PREFIX = "wxt_"  # noqa: S105
@@ -18,7 +18,6 @@ DEFAULT_SCOPES = ("admin:scim",)
 DISPLAY_PREFIX_LEN = 12  # "wxt_" and 8 characters: enough to recognise, useless to an attacker
 LAST_USED_WRITE_INTERVAL = 60.0
 MAX_LIFETIME = timedelta(days=3650)  # ten years: past that, "never" is the honest choice
-_LIFETIME = re.compile(r"([0-9]{1,6})([dh])")
 
 
 class TokenError(ValueError):
@@ -84,16 +83,14 @@ def _row(row: Row) -> ApiToken:
 
 def parse_lifetime(text: str) -> timedelta:
     """A lifetime written as 90d or 12h; TokenError unless it is 1 hour to ten years."""
-    match = _LIFETIME.fullmatch(text.strip().lower())
-    if match is None:
+    try:
+        return parse_duration(text, minimum=timedelta(hours=1), maximum=MAX_LIFETIME, units="dh")
+    except OutOfRange:
+        raise TokenError(f"a token lifetime must be between 1h and {MAX_LIFETIME.days}d") from None
+    except ValueError:
         raise TokenError(
             f"{text[:40]!r} is not a lifetime: write a number of days or hours, e.g. 90d or 12h"
-        )
-    amount = int(match[1])
-    lifetime = timedelta(days=amount) if match[2] == "d" else timedelta(hours=amount)
-    if not timedelta(hours=1) <= lifetime <= MAX_LIFETIME:
-        raise TokenError(f"a token lifetime must be between 1h and {MAX_LIFETIME.days}d")
-    return lifetime
+        ) from None
 
 
 def expiry(lifetime: timedelta | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import anyio
 
@@ -17,7 +17,7 @@ from app.support.bundle import build
 
 def support_bundle(cfg: Config, args: argparse.Namespace) -> int:
     try:
-        since = parse_duration(args.since, maximum=parse_duration("365d"))
+        since = parse_duration(args.since, maximum=timedelta(days=365))
     except ValueError as exc:
         print(f"webrix: --since: {exc}", file=sys.stderr)
         return 2
