@@ -29,12 +29,7 @@ from app.store import audit_search, facts
 def _known(tx: Tx) -> tuple[dict[str, facts.Fact], dict[str, str]]:
     """The setup facts, and the names of the people who ran the tests they record."""
     known = facts.all_facts(tx)
-    users = {
-        str(f.value.get("by", ""))[len("user:") :]
-        for f in known.values()
-        if str(f.value.get("by", "")).startswith("user:")
-    }
-    return known, audit_search.actor_names(tx, {"user": users})
+    return known, audit_search.names_of(tx, (str(f.value.get("by", "")) for f in known.values()))
 
 
 @admin_page

@@ -11,7 +11,7 @@ turned into the exact id span that holds it (see `_id_span`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -214,13 +214,18 @@ def names(tx: Tx, events: Sequence[AuditEvent]) -> dict[str, str]:
     """Readable names for the actors and targets of `events`, keyed "user:<id>",
     "token:<id>", "group:<id>": users by email (else userName), tokens and groups by name.
     One query for the whole page; ids that no longer exist are simply absent."""
+    targets = [f"{e.target_type}:{e.target_id}" for e in events if e.target_type and e.target_id]
+    return names_of(tx, [*(e.actor for e in events), *targets])
+
+
+def names_of(tx: Tx, keys: Iterable[str]) -> dict[str, str]:
+    """Names for keys written as audit actors are ("user:<id>", "token:<id>", "group:<id>";
+    anything else is skipped), in one query."""
     wanted: dict[str, set[str]] = {"user": set(), "token": set(), "group": set()}
-    for e in events:
-        kind, _, ident = e.actor.partition(":")
+    for key in keys:
+        kind, _, ident = key.partition(":")
         if ident and kind in wanted:
             wanted[kind].add(ident)
-        if e.target_type in wanted and e.target_id:
-            wanted[e.target_type].add(e.target_id)
     return actor_names(tx, wanted)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.db import Tx
 from app.store import facts
+from app.store.audit_search import names_of
 
 
 @dataclass(frozen=True)
@@ -49,17 +50,6 @@ def scim_users(tx: Tx) -> int:
     return int(row[0]) if row else 0
 
 
-def _people(tx: Tx, actors: set[str]) -> dict[str, str]:
-    ids = sorted(a.removeprefix("user:") for a in actors if a.startswith("user:"))[:10]
-    if not ids:
-        return {}
-    rows = tx.fetch_all(
-        "SELECT id, email, user_name FROM users WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(ids),),
-    )
-    return {f"user:{r['id']}": r["email"] or r["user_name"] for r in rows}
-
-
 def setup_state(tx: Tx) -> SetupState:
     """Everything the checklist needs beyond the overview's counts, in the caller's read."""
     known = facts.all_facts(tx)
@@ -69,4 +59,4 @@ def setup_state(tx: Tx) -> SetupState:
     actors = {str(f.value.get("by", "")) for f in known.values()}
     if first is not None:
         actors.add(first.actor)
-    return SetupState(known, first, scim_users(tx), _people(tx, actors))
+    return SetupState(known, first, scim_users(tx), names_of(tx, actors))
