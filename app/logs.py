@@ -154,6 +154,12 @@ def redact_query(query: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def clip_printable(text: str, limit: int, replacement: str = " ") -> str:
+    """`text` without control characters (each replaced by `replacement`), at most `limit`
+    characters: a client's text (a user agent, a path) made fit to show or keep."""
+    return _CONTROL.sub(replacement, text[: limit * 4])[:limit]
+
+
 def _printable(text: str) -> str:
     """`text` with control characters escaped: a path cannot start a forged log line."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from app.config import ScimConfig
 from app.db import DatabaseUnavailable, Tx
+from app.logs import clip_printable
 from app.scim.errors import (
     Forbidden,
     InvalidSyntax,
@@ -136,18 +137,14 @@ async def authenticate(request: Request, *scopes: str) -> ApiToken:
     return token
 
 
-def _printable(text: str, limit: int = 200) -> str:
-    return "".join(c for c in text[: limit * 4] if c.isprintable())[:limit]
-
-
 def _first_request(request: Request, token: ApiToken) -> dict[str, str]:
     """What the setup checklist tells of the first SCIM request: which token, which client."""
     return {
         "token_id": token.id,
-        "token_name": _printable(token.name),
-        "user_agent": _printable(request.headers.get("user-agent", "")),
+        "token_name": clip_printable(token.name, 200, ""),
+        "user_agent": clip_printable(request.headers.get("user-agent", ""), 200, ""),
         "method": request.method,
-        "path": _printable(request.url.path),
+        "path": clip_printable(request.url.path, 200, ""),
     }
 
 

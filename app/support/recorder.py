@@ -6,7 +6,6 @@ every few seconds, so a bundle made by the CLI in another process sees them too.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import deque
 from datetime import UTC, datetime
@@ -14,14 +13,13 @@ from datetime import UTC, datetime
 from starlette.types import Scope
 
 from app.db import Tx
-from app.logs import request_id_var
+from app.logs import clip_printable, request_id_var
 from app.store.support import ClientCount, LogEvent, add_client_counts, add_log_events
 
 RING_SIZE = 200  # warnings and errors kept in memory (and at most queued for the database)
 MAX_MESSAGE = 1000  # characters of one log message kept
 MAX_CLIENT_KEYS = 500  # distinct (token, user agent, endpoint, status) between two flushes
 MAX_USER_AGENT = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 _RESOURCES = {
     "Users",
@@ -38,11 +36,6 @@ _USER_AGENT = b"user-agent"
 
 def _stamp(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def printable(text: str, limit: int) -> str:
-    """`text` clipped to `limit` characters, control characters replaced by spaces."""
-    return _CONTROL.sub(" ", text[:limit])
 
 
 class LogRing(logging.Handler):
@@ -64,7 +57,7 @@ class LogRing(logging.Handler):
                 level=record.levelname,
                 logger=record.name,
                 request_id=None if request_id == "-" else request_id,
-                message=printable(message, MAX_MESSAGE),
+                message=clip_printable(message, MAX_MESSAGE),
             )
         except Exception:
             self.handleError(record)
@@ -126,7 +119,7 @@ class ScimClients:
         agent = next((v for k, v in scope["headers"] if k == _USER_AGENT), b"")
         self.add(
             token.id if token is not None else "",
-            printable(agent.decode("utf-8", "replace"), MAX_USER_AGENT) or "(none)",
+            clip_printable(agent.decode("utf-8", "replace"), MAX_USER_AGENT) or "(none)",
             endpoint(scope["method"], scope["path"]),
             status,
         )
