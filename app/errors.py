@@ -36,9 +36,12 @@ class AppError(Exception):
     status = 500
     title = "Something went wrong"
 
-    def __init__(self, message: str, *, title: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, title: str | None = None, actions: Sequence[Action] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.actions = tuple(actions)  # what the error page offers instead of its default
         if title:
             self.title = title
 
@@ -172,7 +175,7 @@ async def _find_viewer(request: Request) -> None:
 async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     await _find_viewer(request)
-    return error_response(request, exc.status, exc.title, exc.message)
+    return error_response(request, exc.status, exc.title, exc.message, actions=exc.actions or None)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

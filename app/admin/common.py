@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -11,19 +11,15 @@ from starlette.responses import RedirectResponse, Response
 
 from app.auth.routes import SIGNIN_PATH
 from app.auth.sessions import CurrentUser, current_user
-from app.errors import Action, Forbidden, NotFound, error_response
+from app.errors import Forbidden
 from app.logs import current_request_id
 from app.services import services
 from app.store import audit
 
 PAGE_SIZE = 50
+
+
 # The way back from a user or group that is not here: to the list it was found in.
-_BACK = {
-    "user": Action("Back to Users", "/admin/users", "back-to-users"),
-    "group": Action("Back to Groups", "/admin/groups", "back-to-groups"),
-}
-
-
 async def _admin(request: Request) -> CurrentUser | Response:
     """The signed-in administrator, or the response that sends anyone else away."""
     current = await current_user(request)
@@ -39,11 +35,9 @@ async def _admin(request: Request) -> CurrentUser | Response:
         if svc.admin_refusals.first(current.session.id_hash):
             await svc.db.write(
                 audit.record,
-                actor=actor(current),
                 action="admin.refused",
                 detail={"method": request.method, "path": request.url.path[:200]},
-                ip=client_ip(request),
-                request_id=current_request_id(),
+                **audit_fields(request, current),
             )
         # Said to an employee, not to whoever edits the config: no key names here.
         raise Forbidden(
@@ -74,18 +68,6 @@ def render(
     return response
 
 
-def not_found_page(request: Request, error: NotFound, kind: str) -> Response:
-    """The 404 page of a user or group that is not here, leading back to Users or Groups."""
-    return error_response(
-        request,
-        error.status,
-        error.title,
-        error.message,
-        actions=[_BACK[kind]],
-        headers={"Cache-Control": "no-store"},
-    )
-
-
 def number(request: Request, name: str, default: int | None, digits: int) -> int | None:
     """A small non-negative integer query parameter; anything else gives `default`."""
     raw = request.query_params.get(name, "")
@@ -104,6 +86,21 @@ def pages(total: int, size: int = PAGE_SIZE) -> int:
 def actor(current: CurrentUser) -> str:
     """How the audit log names an administrator acting in the console."""
     return f"user:{current.user.id}"
+
+
+class AuditFields(TypedDict):
+    """What every audit event of an administrator's request shares, splatted into
+    `audit.record(tx, action=…, **fields)`."""
+
+    actor: str
+    ip: str | None
+    request_id: str
+
+
+def audit_fields(request: Request, current: CurrentUser) -> AuditFields:
+    """Read here, on the request: the store's functions run on the database's thread, where
+    the request id is not known (it would be "-")."""
+    return {"actor": actor(current), "ip": client_ip(request), "request_id": current_request_id()}
 
 
 def client_ip(request: Request) -> str | None:

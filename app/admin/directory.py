@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from app.config import Config
-from app.errors import NotFound
+from app.errors import Action, NotFound
 from app.store.users import AdminRules
 
 MAX_QUERY = 200  # characters of a search
@@ -27,13 +27,21 @@ def path_id(request: Request, kind: str) -> str:
     return raw
 
 
+_BACK = {
+    "user": Action("Back to Users", "/admin/users", "back-to-users"),
+    "group": Action("Back to Groups", "/admin/groups", "back-to-groups"),
+}
+
+
 def not_found(kind: str) -> NotFound:
-    """The 404 for a user or group that is not here (never existed, or deleted by SCIM)."""
+    """The 404 for a user or group that is not here (never existed, or deleted by SCIM),
+    leading back to Users or Groups."""
     plural = "Users" if kind == "user" else "Groups"
     return NotFound(
         f"There is no {kind} with this id. It may have been deleted by your identity provider "
         f"(SCIM), or the link is incomplete. Find the {kind} on the {plural} page.",
         title=f"{kind.capitalize()} not found",
+        actions=[_BACK[kind]],
     )
 
 

@@ -10,11 +10,10 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.admin.common import PAGE_SIZE, admin_page, not_found_page, render
+from app.admin.common import PAGE_SIZE, admin_page, render
 from app.admin.directory import HISTORY, not_found, path_id, search_text
 from app.auth.sessions import CurrentUser, group_grant
 from app.db import Tx
-from app.errors import NotFound
 from app.services import services
 from app.store import audit_search, history
 from app.store import groups as group_store
@@ -82,17 +81,14 @@ def _links(path: str, query: str, page: group_store.MemberPage) -> dict[str, str
 @admin_page
 async def group_page(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
-    try:
-        group_id = path_id(request, "group")
-    except NotFound as exc:
-        return not_found_page(request, exc, "group")
+    group_id = path_id(request, "group")
     query = search_text(request)
     after, before = _key(request, "after"), _key(request, "before")
     if request.query_params.get("last") == "1":
         after, before = None, ""  # before the end: the last page
     read = await svc.db.read(_read, group_id, query, after, before)
     if read is None:
-        return not_found_page(request, not_found("group"), "group")
+        raise not_found("group")
     group = read.group
     return render(
         request,

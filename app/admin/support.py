@@ -9,10 +9,9 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.admin.common import actor, admin_page, client_ip
+from app.admin.common import admin_page, audit_fields
 from app.auth.sessions import CurrentUser, check_csrf
 from app.errors import BadRequest, Busy
-from app.logs import current_request_id
 from app.services import services
 from app.store import audit
 from app.support.bundle import build
@@ -35,11 +34,9 @@ async def support_bundle(request: Request, current: CurrentUser) -> Response:
     async with _making:
         await svc.db.write(
             audit.record,
-            actor=actor(current),
             action="support.bundle",
             detail={"since": window, "include_users": include_users},
-            ip=client_ip(request),
-            request_id=current_request_id(),
+            **audit_fields(request, current),
         )
         await svc.write_support_records()  # what the ring and counters hold, in the database
         data = await build(

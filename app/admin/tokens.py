@@ -8,11 +8,10 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.admin.common import actor, admin_page, client_ip, render
+from app.admin.common import admin_page, audit_fields, render
 from app.auth.sessions import CurrentUser, check_csrf
 from app.db import Tx
 from app.errors import BadRequest
-from app.logs import current_request_id
 from app.services import services
 from app.store import audit, audit_search, tokens
 
@@ -56,19 +55,17 @@ def _form(values: dict[str, str], scopes: list[str]) -> TokenForm:
 
 
 async def _revoke(request: Request, current: CurrentUser, token_id: str) -> Response:
-    by, ip, request_id = actor(current), client_ip(request), current_request_id()
+    fields = audit_fields(request, current)
 
     def revoke(tx: Tx) -> None:
-        revoked = tokens.revoke(tx, token_id, by=by)
+        revoked = tokens.revoke(tx, token_id, by=fields["actor"])
         audit.record(
             tx,
-            actor=by,
             action="token.revoke",
             target_type="token",
             target_id=revoked.id,
             detail={"name": revoked.name},
-            ip=ip,
-            request_id=request_id,
+            **fields,
         )
 
     try:
@@ -91,20 +88,20 @@ async def _create(request: Request, current: CurrentUser, form: TokenForm) -> st
         return "Choose when the token expires: never, or after 30, 90 or 365 days."
     days = LIFETIMES[form.expires]
     expires = tokens.expiry(timedelta(days=days) if days else None)
-    by, ip, request_id = actor(current), client_ip(request), current_request_id()
+    fields = audit_fields(request, current)
     name, scopes = form.name.strip(), form.scopes
 
     def create(tx: Tx) -> tuple[tokens.ApiToken, str]:
-        token, plaintext = tokens.create(tx, name, scopes, created_by=by, expires=expires)
+        token, plaintext = tokens.create(
+            tx, name, scopes, created_by=fields["actor"], expires=expires
+        )
         audit.record(
             tx,
-            actor=by,
             action="token.create",
             target_type="token",
             target_id=token.id,
             detail={"name": token.name, "scopes": list(token.scopes), "expires": expires},
-            ip=ip,
-            request_id=request_id,
+            **fields,
         )
         return token, plaintext
 

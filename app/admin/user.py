@@ -10,12 +10,11 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.admin.common import admin_page, not_found_page, number, render
+from app.admin.common import admin_page, number, render
 from app.admin.devices import device
 from app.admin.directory import HISTORY, not_found, path_id
 from app.auth.sessions import AdminGrant, CurrentUser, admin_grants, group_grant
 from app.db import Tx
-from app.errors import NotFound
 from app.services import services
 from app.store import audit_search, history, now, parse_time
 from app.store import groups as group_store
@@ -67,13 +66,10 @@ def _read(tx: Tx, user_id: str) -> _Read | None:
 @admin_page
 async def user_page(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
-    try:
-        user_id = path_id(request, "user")
-    except NotFound as exc:
-        return not_found_page(request, exc, "user")
+    user_id = path_id(request, "user")
     read = await svc.db.read(_read, user_id)
     if read is None:
-        return not_found_page(request, not_found("user"), "user")
+        raise not_found("user")
     config = svc.config
     idle = timedelta(minutes=config.session.idle_timeout_minutes)
     at = parse_time(now())

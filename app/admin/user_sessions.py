@@ -6,13 +6,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.admin.common import actor, admin_page, client_ip
+from app.admin.common import admin_page, audit_fields
 from app.admin.devices import device
 from app.admin.directory import not_found, path_id
 from app.auth.sessions import CurrentUser, check_csrf
 from app.db import Tx
 from app.errors import BadRequest
-from app.logs import current_request_id
 from app.services import services
 from app.store import audit
 from app.store import sessions as session_store
@@ -36,7 +35,7 @@ async def end_session(request: Request, current: CurrentUser) -> Response:
     ref = str(form.get("session", ""))
     if len(ref) != session_store.REF_LENGTH or not ref.isalnum():
         raise BadRequest("This form names no session; reload the user's page and retry.")
-    by, ip, request_id = actor(current), client_ip(request), current_request_id()
+    fields = audit_fields(request, current)
 
     def end(tx: Tx) -> bool | None:
         if user_store.get(tx, user_id) is None:
@@ -47,13 +46,11 @@ async def end_session(request: Request, current: CurrentUser) -> Response:
         detail = {"session": ended.ref, "device": device(ended.user_agent), "ip": ended.ip}
         audit.record(
             tx,
-            actor=by,
             action="session.end",
             target_type="user",
             target_id=user_id,
             detail=detail,
-            ip=ip,
-            request_id=request_id,
+            **fields,
         )
         return True
 
@@ -71,7 +68,7 @@ async def end_all_sessions(request: Request, current: CurrentUser) -> Response:
         return _back(user_id)
     form = await request.form()
     check_csrf(request, current, form.get("csrfToken"))
-    by, ip, request_id = actor(current), client_ip(request), current_request_id()
+    fields = audit_fields(request, current)
 
     def end_all(tx: Tx) -> int | None:
         if user_store.get(tx, user_id) is None:
@@ -79,13 +76,11 @@ async def end_all_sessions(request: Request, current: CurrentUser) -> Response:
         count = session_store.delete_for_user(tx, user_id)
         audit.record(
             tx,
-            actor=by,
             action="session.end_all",
             target_type="user",
             target_id=user_id,
             detail={"sessions": count},
-            ip=ip,
-            request_id=request_id,
+            **fields,
         )
         return count
 
