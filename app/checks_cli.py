@@ -41,7 +41,7 @@ def header_lines(config: Config) -> list[str]:
         f"  Base URL:       {config.scim_base_url}",
         "  Token Key:      API Token (Bearer); create one with `webrix token create`",
         "",
-        f"Identity provider {config.auth.jumpcloud.issuer}:",
+        f"Identity provider {config.auth.active.issuer}:",
     ]
 
 
@@ -62,7 +62,7 @@ def provider_client(
     config: Config, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """An HTTP client to the identity provider, as the service's own (timeouts, no redirects)."""
-    jc = config.auth.jumpcloud
+    jc = config.auth.active
     return httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(jc.timeout_seconds, connect=min(jc.timeout_seconds, 5.0)),

@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from app.config_keys import DEFAULT_ISSUER, LOG_LEVELS, REQUIRED, SECTIONS, SPEC, Key, env_name
+from app.config_keys import (
+    DEFAULT_ISSUER,
+    LOG_LEVELS,
+    PROVIDER_KEYS,
+    REQUIRED,
+    SECTIONS,
+    SPEC,
+    Key,
+    env_name,
+)
+from app.config_providers import check_provider, is_loopback
+from app.config_providers import check_url as _check_url
 
 MIN_SECRET_KEY_BYTES = 32
 
@@ -51,19 +62,55 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
-class JumpCloudConfig:
+class ProviderConfig:
+    """The active `[auth.<name>]` section; `issuer` is the one its keys give (or the override).
+    The preset keys of other providers keep their empty defaults."""
+
     client_id: str
     client_secret: str = field(repr=False)
     issuer: str = DEFAULT_ISSUER
     groups_claim: str = ""
     timeout_seconds: float = 10.0
     post_logout_redirect_uri: str = ""
+    token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105 (a method's name)
+    name: str = "jumpcloud"
+    org_url: str = ""
+    authorization_server: str = ""
+    tenant_id: str = ""
+    allowed_tenants: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    base_url: str = ""
+    realm: str = ""
+    display_name: str = ""
+
+    @property
+    def section(self) -> str:
+        return f"auth.{self.name}"
+
+    @property
+    def uses_client_key(self) -> bool:
+        """private_key_jwt: the service signs with its own key, no client secret."""
+        return self.token_endpoint_auth_method == "private_key_jwt"  # noqa: S105 (a name)
+
+
+JumpCloudConfig = ProviderConfig  # the name it had while JumpCloud was the only provider
 
 
 @dataclass(frozen=True)
 class AuthConfig:
-    jumpcloud: JumpCloudConfig
-    provider: str = "jumpcloud"
+    active: ProviderConfig
+
+    @property
+    def provider(self) -> str:
+        """`[auth] provider`: the name in the routes, the section and the env variables."""
+        return self.active.name
+
+    @property
+    def jumpcloud(self) -> ProviderConfig:
+        """`[auth.jumpcloud]`, while JumpCloud is the active provider."""
+        if self.active.name != "jumpcloud":
+            raise AttributeError(f"the active provider is {self.active.name}, not jumpcloud")
+        return self.active
 
 
 @dataclass(frozen=True)
@@ -124,7 +171,12 @@ class Config:
 
     @property
     def redirect_uri(self) -> str:
-        return f"{self.server.public_url}/api/auth/callback/jumpcloud"
+        return f"{self.server.public_url}/api/auth/callback/{self.auth.provider}"
+
+    @property
+    def jwks_url(self) -> str:
+        """Where the service publishes its public key for private_key_jwt."""
+        return f"{self.server.public_url}/api/auth/jwks"
 
     @property
     def scim_base_url(self) -> str:
@@ -136,17 +188,6 @@ def _type_name(t: type | tuple[type, ...]) -> str:
     if isinstance(t, tuple):
         return "a number"
     return names.get(t, t.__name__)
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Loader:
@@ -252,22 +293,6 @@ def _suggest(name: str, known: set[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_url(loader: _Loader, section: str, key: str, url: str | None) -> str | None:
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        loader.problem(section, key, f"must be an absolute http(s) URL, got {url!r}")
-        return None
-    if parts.query or parts.fragment:
-        loader.problem(section, key, "must not carry a query or fragment")
-        return None
-    if parts.username is not None or parts.password is not None:
-        loader.problem(section, key, "must not carry a user name or password")
-        return None
-    return url
-
-
 def _lower_origin(url: str) -> str:
     """Scheme and host in lower case (they are case-insensitive; `https` and the Origin check
     compare them as text); the path is kept as written."""
@@ -276,7 +301,19 @@ def _lower_origin(url: str) -> str:
 
 
 def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
-    v = {s: {k: ld.value(s, k) for k in keys} for s, keys in SPEC.items()}
+    provider = ld.value("auth", "provider")
+    if provider is not None and provider not in PROVIDER_KEYS:
+        ld.problem(
+            "auth", "provider", f"must be one of {', '.join(PROVIDER_KEYS)}, got {provider!r}"
+        )
+        provider = None
+    # Only the active provider's section is read: the others may be half-written drafts
+    # (their key names are still checked).
+    v = {
+        s: {k: ld.value(s, k) for k in keys}
+        for s, keys in SPEC.items()
+        if not s.startswith("auth.") or s == f"auth.{provider}"
+    }
     server = v["server"]
     url = _check_url(ld, "server", "public_url", server["public_url"])
     url = _lower_origin(url) if url is not None else None
@@ -284,7 +321,7 @@ def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
         host = urlsplit(url).hostname
         if (
             url.startswith("http://")
-            and not _is_loopback(host)
+            and not is_loopback(host)
             and not server["allow_insecure_http"]
         ):
             ld.problem(
@@ -311,19 +348,8 @@ def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
             ld.problem("server", "trusted_proxies", f"{proxy!r} is not an IP address or network")
     if isinstance(server["log_level"], str) and server["log_level"].lower() not in LOG_LEVELS:
         ld.problem("server", "log_level", f"must be one of {', '.join(sorted(LOG_LEVELS))}")
-    if v["auth"]["provider"] not in (None, "jumpcloud"):
-        ld.problem("auth", "provider", f"must be 'jumpcloud', got {v['auth']['provider']!r}")
-    jc = v["auth.jumpcloud"]
-    issuer = _check_url(ld, "auth.jumpcloud", "issuer", jc["issuer"])
-    if issuer and issuer.startswith("http://") and not _is_loopback(urlsplit(issuer).hostname):
-        ld.problem("auth.jumpcloud", "issuer", "http:// is only accepted on a loopback host")
-    if jc["post_logout_redirect_uri"]:
-        _check_url(ld, "auth.jumpcloud", "post_logout_redirect_uri", jc["post_logout_redirect_uri"])
-    for s, k in (("auth.jumpcloud", "client_id"), ("auth.jumpcloud", "client_secret")):
-        if v[s][k] == "":
-            ld.problem(s, k, "must not be empty")
-    if isinstance(jc["timeout_seconds"], (int, float)) and not 0 < jc["timeout_seconds"] <= 120:
-        ld.problem("auth.jumpcloud", "timeout_seconds", "must be between 0 and 120")
+    if provider is not None:
+        check_provider(ld, provider, v[f"auth.{provider}"])
     for section, k in (
         ("session", "lifetime_minutes"),
         ("session", "idle_timeout_minutes"),
@@ -363,15 +389,7 @@ def load_data(
             trusted_proxies=tuple(server["trusted_proxies"]),
         ),
         database=DatabaseConfig(path=str(db_path)),
-        auth=AuthConfig(
-            provider=v["auth"]["provider"],
-            jumpcloud=JumpCloudConfig(
-                **{
-                    **v["auth.jumpcloud"],
-                    "timeout_seconds": float(v["auth.jumpcloud"]["timeout_seconds"]),
-                }
-            ),
-        ),
+        auth=AuthConfig(active=_provider_config(v["auth"]["provider"], v)),
         access=AccessConfig(
             admin_emails=tuple(e.strip().lower() for e in v["access"]["admin_emails"]),
             admin_groups=tuple(v["access"]["admin_groups"]),
@@ -384,6 +402,16 @@ def load_data(
         ),
         audit=AuditConfig(**v["audit"]),
         source=source,
+    )
+
+
+def _provider_config(name: str, v: dict[str, dict[str, Any]]) -> ProviderConfig:
+    keys = v[f"auth.{name}"]
+    lists: dict[str, Any] = {
+        k: tuple(keys[k]) for k in ("allowed_tenants", "allowed_domains") if k in keys
+    }
+    return ProviderConfig(
+        **{**keys, **lists, "timeout_seconds": float(keys["timeout_seconds"]), "name": name}
     )
 
 

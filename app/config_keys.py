@@ -19,6 +19,62 @@ class Key:
 
 REQUIRED = ...
 
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+
+
+def _provider(issuer: Any, who: str, **preset: Key) -> dict[str, Key]:
+    """The keys every `[auth.<provider>]` section has, around the preset's own ones."""
+    return {
+        "client_id": Key(str, REQUIRED, help=f"from the {who} app"),
+        "client_secret": Key(
+            str, "", secret=True, help=f"from the {who} app (not with private_key_jwt)"
+        ),
+        **preset,
+        "issuer": Key(
+            str,
+            issuer,
+            help=f"{who}'s issuer" if issuer else "overrides the issuer the keys above give",
+        ),
+        "token_endpoint_auth_method": Key(str, "client_secret_basic", help=", ".join(AUTH_METHODS)),
+        "groups_claim": Key(str, "", help="name of the groups claim, if enabled"),
+        "timeout_seconds": Key((int, float), 10.0, help=f"timeout for calls to {who}"),
+        "post_logout_redirect_uri": Key(str, "", help=f"where {who} returns after sign-out"),
+    }
+
+
+# The identity providers `[auth] provider` may name, each with its section's keys.
+PROVIDER_KEYS: dict[str, dict[str, Key]] = {
+    "jumpcloud": _provider(DEFAULT_ISSUER, "JumpCloud"),
+    "okta": _provider(
+        "",
+        "Okta",
+        org_url=Key(str, "", help="your Okta organisation, https://example.okta.com"),
+        authorization_server=Key(str, "", help="a custom authorization server, e.g. default"),
+    ),
+    "entra": _provider(
+        "",
+        "Microsoft Entra ID",
+        tenant_id=Key(str, "", help="Directory (tenant) ID, or organizations / common"),
+        allowed_tenants=Key(list, [], help="tenant ids allowed when tenant_id is not one"),
+    ),
+    "google": _provider(
+        "",
+        "Google",
+        allowed_domains=Key(list, [], help="Workspace domains allowed (the hd claim)"),
+    ),
+    "keycloak": _provider(
+        "",
+        "Keycloak",
+        base_url=Key(str, "", help="Keycloak's URL, https://sso.example.com"),
+        realm=Key(str, "", help="the realm Webrix's client is in"),
+    ),
+    "oidc": _provider(
+        "",
+        "the provider",
+        display_name=Key(str, "", help="what pages call the provider"),
+    ),
+}
+
 # section -> key -> spec. The order is the order of config.example.toml.
 SPEC: dict[str, dict[str, Key]] = {
     "server": {
@@ -34,16 +90,9 @@ SPEC: dict[str, dict[str, Key]] = {
         "path": Key(str, "webrix.db", help="SQLite file, relative to the config file"),
     },
     "auth": {
-        "provider": Key(str, "jumpcloud", help="only jumpcloud for now"),
+        "provider": Key(str, "jumpcloud", help="jumpcloud, okta, entra, google, keycloak or oidc"),
     },
-    "auth.jumpcloud": {
-        "client_id": Key(str, REQUIRED, help="from the JumpCloud OIDC app"),
-        "client_secret": Key(str, REQUIRED, secret=True, help="from the JumpCloud OIDC app"),
-        "issuer": Key(str, DEFAULT_ISSUER, help="JumpCloud's issuer"),
-        "groups_claim": Key(str, "", help="name of the groups claim, if enabled"),
-        "timeout_seconds": Key((int, float), 10.0, help="timeout for calls to JumpCloud"),
-        "post_logout_redirect_uri": Key(str, "", help="where JumpCloud returns after sign-out"),
-    },
+    **{f"auth.{name}": keys for name, keys in PROVIDER_KEYS.items()},
     "access": {
         "admin_emails": Key(list, [], help="who may open /admin"),
         "admin_groups": Key(list, [], help="members of these groups may open /admin"),

@@ -107,7 +107,7 @@ def create_app(
         scim_routes.mount(),  # first: the routes matched most often are tried first
         Route("/healthz", healthz, name="healthz"),
         Route("/readyz", readyz, name="readyz"),
-        *auth_routes.routes(),
+        *auth_routes.routes(config),
         *admin_routes.routes(),
         Route("/static/{name}", static_file, name="static"),
     ]

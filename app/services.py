@@ -10,15 +10,18 @@ from typing import cast
 
 import anyio
 import httpx
+from joserfc.jwk import RSAKey
 from starlette.requests import Request
 
+from app.auth import presets
+from app.auth.client_auth import ClientAuth
 from app.auth.oidc import OidcClient
 from app.auth.transaction import TRANSACTION_MAX_AGE
 from app.config import Config
 from app.db import Database
 from app.locks import KeyedLocks
 from app.logs import flush_logs
-from app.store import audit
+from app.store import audit, client_keys
 from app.store.tokens import ApiToken, TokenCache, UsageRecorder
 from app.support.recorder import SupportRecorder, write_pending
 from app.throttle import OncePer, Tally, Throttle
@@ -92,6 +95,7 @@ class Services:
     new_tokens: NewTokens = field(default_factory=NewTokens)
     admin_refusals: OncePer = field(default_factory=OncePer)  # audited once a minute per session
     support: SupportRecorder = field(default_factory=SupportRecorder)
+    client_key: RSAKey | None = None  # signs private_key_jwt assertions, when configured
     _db: Database | None = None
     _http: httpx.AsyncClient | None = None
     _oidc: OidcClient | None = None
@@ -126,14 +130,16 @@ class Services:
             self.config.database.path, query_budget=self.config.scim.query_budget_seconds
         )
         self._tokens = TokenCache(self._db)
-        jc = self.config.auth.jumpcloud
+        active = self.config.auth.active
         self._http = httpx.AsyncClient(
             transport=self.http_transport,
-            timeout=httpx.Timeout(jc.timeout_seconds, connect=min(jc.timeout_seconds, 5.0)),
+            timeout=httpx.Timeout(active.timeout_seconds, connect=min(active.timeout_seconds, 5.0)),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
         )
-        self._oidc = make_oidc_client(self.config, self._http)
+        if active.uses_client_key:
+            self.client_key = await self._db.write(client_keys.load_or_create)
+        self._oidc = make_oidc_client(self.config, self._http, self.client_key)
         self.support.attach()
 
     async def write_support_records(self) -> None:
@@ -210,17 +216,25 @@ class Services:
             self._tokens = None
 
 
-def make_oidc_client(config: Config, http: httpx.AsyncClient) -> OidcClient:
-    """The relying party for the configured provider."""
-    jc = config.auth.jumpcloud
+def make_oidc_client(
+    config: Config, http: httpx.AsyncClient, client_key: RSAKey | None = None
+) -> OidcClient:
+    """The relying party for the configured provider (`client_key`: the service's key, for
+    private_key_jwt)."""
+    active = config.auth.active
+    method = active.token_endpoint_auth_method
     return OidcClient(
-        issuer=jc.issuer,
-        client_id=jc.client_id,
-        client_secret=jc.client_secret,
+        issuer=active.issuer,
+        client_id=active.client_id,
+        client_secret=active.client_secret,
         redirect_uri=config.redirect_uri,
         http=http,
-        timeout=jc.timeout_seconds,
-        groups_claim=jc.groups_claim or None,
+        timeout=active.timeout_seconds,
+        groups_claim=active.groups_claim or None,
+        provider_name=presets.title(active),
+        client_auth=ClientAuth(method, active.client_id, active.client_secret, client_key),
+        rules=presets.rules(active),
+        tenant_template=presets.tenant_template(active),
     )
 
 

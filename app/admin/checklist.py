@@ -74,7 +74,7 @@ def _sso(config: Config, state: SetupState) -> Section:
         "Create the Custom OIDC app in JumpCloud, then put its Client ID and Client Secret in "
         "the config.",
         [Fact("Still to set", text) for text in missing]
-        or [Fact("Provider", config.auth.provider), Fact("Issuer", config.auth.jumpcloud.issuer)],
+        or [Fact("Provider", config.auth.provider), Fact("Issuer", config.auth.active.issuer)],
         [settings],
     )
     # The service's own test; `webrix check`'s (another environment, maybe) only without one.

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.auth.routes import SIGNIN_PATH
+from app.auth.routes import signin_path
 from app.auth.sessions import CurrentUser, current_user
 from app.errors import Forbidden
 from app.logs import current_request_id
@@ -26,7 +26,8 @@ async def _admin(request: Request) -> CurrentUser | Response:
     if current is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(
-            f"{SIGNIN_PATH}?{urlencode({'callbackUrl': target})}", status_code=302
+            f"{signin_path(services(request).config)}?{urlencode({'callbackUrl': target})}",
+            status_code=302,
         )
     if not current.admin:
         # Audited, so the page's request id can be found: a signed-in employee trying the

@@ -41,29 +41,34 @@ class Admission:
     user: User | None  # None when a user would be created just in time
 
 
-def decide(tx: Tx, result: SignInResult, jit_provisioning: bool) -> Admission:
-    """The admission decision, reading only (a test sign-in shows it); SignInRefused if none."""
-    user = user_store.find_by_sub(tx, result.sub)
+def decide(
+    tx: Tx, result: SignInResult, jit_provisioning: bool, *, legacy: bool = True
+) -> Admission:
+    """The admission decision, reading only (a test sign-in shows it); SignInRefused if none.
+    `legacy`: links made before issuers were recorded are this provider's (JumpCloud is
+    active); else they were JumpCloud's, another provider's."""
+    who = result.provider
+    user = user_store.find_by_sub(tx, result.sub, result.issuer, legacy=legacy)
     if user is not None:
-        return Admission("subject", _active(user))
+        return Admission("subject", _active(user, who))
     if result.email:
         found = user_store.find_by_email(tx, result.email)
-        if found is not None and found.oidc_sub is None:
+        if found is not None and not _linked_here(found, result.issuer, legacy):
             if not result.email_verified:  # else anyone able to claim an address takes it over
                 raise SignInRefused(
                     "email_unverified",
                     "Email address not verified",
-                    "JumpCloud did not confirm that this email address is verified, so it "
+                    f"{who} did not confirm that this email address is verified, so it "
                     "cannot be matched to an existing Webrix account. Ask your administrator "
-                    "to check the user's email in JumpCloud.",
+                    f"to check the user's email in {who}.",
                     user_id=found.id,
                 )
-            return Admission("email", _active(found))
+            return Admission("email", _active(found, who))
         if found is not None:
             raise SignInRefused(
                 "email_linked_elsewhere",
                 "Account mismatch",
-                "This email address belongs to a Webrix account linked to another JumpCloud "
+                f"This email address belongs to a Webrix account linked to another {who} "
                 "identity. Ask your administrator to check the account.",
                 user_id=found.id,
             )
@@ -71,35 +76,44 @@ def decide(tx: Tx, result: SignInResult, jit_provisioning: bool) -> Admission:
         raise SignInRefused(
             "not_provisioned",
             "No Webrix account",
-            "Your JumpCloud account has not been provisioned to Webrix yet. Ask your "
-            "administrator to assign you to the Webrix application in JumpCloud.",
+            f"Your {who} account has not been provisioned to Webrix yet. Ask your "
+            f"administrator to assign you to the Webrix application in {who}.",
         )
     if result.email and not result.email_verified:
         raise SignInRefused(
             "email_unverified",
             "Email address not verified",
-            "JumpCloud did not confirm that this email address is verified, so no Webrix "
+            f"{who} did not confirm that this email address is verified, so no Webrix "
             "account is created for it. Ask your administrator to check the user's email "
-            "in JumpCloud.",
+            f"in {who}.",
         )
     if not result.email:
         raise SignInRefused(
             "no_email",
             "No email address",
-            "JumpCloud did not send an email address. Ask your administrator to enable "
+            f"{who} did not send an email address. Ask your administrator to enable "
             "the Email scope in the Webrix application's attribute mapping.",
             status=400,
         )
     return Admission("jit", None)
 
 
-def _active(user: User) -> User:
+def _linked_here(user: User, issuer: str, legacy: bool) -> bool:
+    """Whether the user is linked to a subject of `issuer` (then another subject with their
+    address is someone else); a link to another provider's subject is replaced at the first
+    sign-in with a verified address through this one (a provider switch)."""
+    if user.oidc_sub is None:
+        return False
+    return user.oidc_issuer == issuer if user.oidc_issuer is not None else legacy
+
+
+def _active(user: User, who: str) -> User:
     if not user.active:
         raise SignInRefused(
             "deactivated",
             "Account deactivated",
             "Your Webrix account is deactivated. Ask your administrator to reactivate it "
-            "in JumpCloud.",
+            f"in {who}.",
             user_id=user.id,
         )
     return user
@@ -111,13 +125,17 @@ def admit(
     jit_provisioning: bool,
     jit: tuple[UserFields, str] | None,
     where: Where,
+    *,
+    legacy: bool = True,
 ) -> User:
     """`decide`, then its writes: link the subject, or create the user just in time."""
-    decision = decide(tx, result, jit_provisioning)
+    decision = decide(tx, result, jit_provisioning, legacy=legacy)
     if decision.how == "subject" and decision.user is not None:
+        if decision.user.oidc_issuer is None:
+            user_store.record_issuer(tx, decision.user.id, result.issuer)
         return decision.user
     if decision.how == "email" and decision.user is not None:
-        user_store.link_sub(tx, decision.user.id, result.sub)
+        user_store.link_sub(tx, decision.user.id, result.sub, result.issuer)
         linked = user_store.get(tx, decision.user.id)
         if linked is None:  # cannot happen inside one transaction
             raise RuntimeError("linked user vanished")
@@ -125,7 +143,9 @@ def admit(
     if jit is None:  # `decide` refuses a sign-in without an email before this
         raise RuntimeError("no JIT fields for a just-in-time user")
     fields, resource_json = jit
-    user = user_store.create(tx, fields, resource_json, source="jit", oidc_sub=result.sub)
+    user = user_store.create(
+        tx, fields, resource_json, source="jit", oidc_sub=result.sub, oidc_issuer=result.issuer
+    )
     audit.record(
         tx,
         actor="system",

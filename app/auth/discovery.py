@@ -20,9 +20,10 @@ from joserfc.jwk import JWKRegistry, Key, KeySet
 
 from app.auth.errors import OidcError, ProviderUnreachable, clip
 from app.auth.idtoken import key_types
+from app.auth.issuers import TENANT, issuer_matches
 from app.auth.provider_http import ProviderHttp
 
-__all__ = ["ProviderDiscovery", "ProviderMetadata"]
+__all__ = ["ProviderDiscovery", "ProviderMetadata", "issuer_matches"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class ProviderDiscovery:
         http: ProviderHttp,
         algorithms: tuple[str, ...],
         clock: Callable[[], float],
+        tenant_template: bool = False,
     ) -> None:
         parts = urlsplit(issuer)
         self._loopback = _is_loopback(parts.hostname)
@@ -69,6 +71,9 @@ class ProviderDiscovery:
         self._http = http
         self._algorithms = algorithms
         self._clock = clock
+        # Entra's organizations/common endpoints publish `{tenantid}` where the configured
+        # issuer names the endpoint: `.../organizations/v2.0` → `.../{tenantid}/v2.0`.
+        self._templated = _template_of(issuer.rstrip("/")) if tenant_template else None
 
         self._metadata: ProviderMetadata | None = None
         self._metadata_expires = 0.0
@@ -124,7 +129,10 @@ class ProviderDiscovery:
         issuer = doc.get("issuer")
         # The configured issuer may differ from the discovered one by a trailing slash
         # only; from here on the discovered issuer is compared exactly.
-        if not isinstance(issuer, str) or issuer.rstrip("/") != self.issuer.rstrip("/"):
+        if not isinstance(issuer, str) or issuer.rstrip("/") not in (
+            self.issuer.rstrip("/"),
+            self._templated,
+        ):
             raise OidcError(
                 "discovery_issuer_mismatch",
                 f"The discovery document names the issuer {clip(issuer, 100)!r}, but the "
@@ -228,6 +236,15 @@ class ProviderDiscovery:
                 f"The provider's JWKS has no key usable for {', '.join(self._algorithms)}.",
             )
         return KeySet(keys)
+
+
+def _template_of(issuer: str) -> str | None:
+    """The multi-tenant template for an Entra organizations/common issuer."""
+    head, sep, tail = issuer.rpartition("/v2.0")
+    if not sep or tail:
+        return None
+    base, _, tenant = head.rpartition("/")
+    return f"{base}/{TENANT}/v2.0" if tenant in ("organizations", "common") else None
 
 
 def _is_loopback(host: str | None) -> bool:

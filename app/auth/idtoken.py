@@ -26,6 +26,7 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet
 
 from app.auth.errors import OidcError, clip
+from app.auth.issuers import TENANT, issuer_matches
 
 __all__ = ["IdTokenVerifier", "KeySource", "b64url", "key_types", "pinned_algorithms"]
 
@@ -154,6 +155,11 @@ class IdTokenVerifier:
             raise OidcError("invalid_id_token", "The ID token is malformed.") from None
 
     def _check_claims(self, claims: dict[str, Any], issuer: str) -> None:
+        if TENANT in issuer:  # a multi-tenant issuer (Entra): the token's tenant fills it in
+            tid = claims.get("tid")
+            if not isinstance(tid, str) or not issuer_matches(issuer, issuer.replace(TENANT, tid)):
+                raise OidcError("invalid_id_token", "The ID token names no tenant (tid).")
+            issuer = issuer.replace(TENANT, tid)
         registry = jwt.JWTClaimsRegistry(
             now=lambda: int(self._clock()),
             leeway=self._leeway,

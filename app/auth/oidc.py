@@ -11,20 +11,20 @@ call goes through `app.auth.provider_http`.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 from joserfc.jwk import KeySet
 
+from app.auth.client_auth import ClientAuth
 from app.auth.diagnostics import ProbeAnswer, ProviderChecks
-from app.auth.discovery import ProviderDiscovery, ProviderMetadata
+from app.auth.discovery import ProviderDiscovery, ProviderMetadata, issuer_matches
 from app.auth.errors import (
     OidcError,
     ProviderUnreachable,
@@ -33,6 +33,7 @@ from app.auth.errors import (
     token_error,
 )
 from app.auth.idtoken import IdTokenVerifier, b64url, pinned_algorithms
+from app.auth.presets import Rules
 from app.auth.provider_http import ProviderHttp
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
 
@@ -64,10 +65,17 @@ class SignInResult:
     userinfo: dict[str, Any] | None = field(default=None, repr=False)
     userinfo_error: str | None = None
     groups_claim: str | None = None
+    # The token's issuer (a subject is unique only within it) and the provider's name.
+    issuer: str = ""
+    provider: str = "JumpCloud"
+    # The groups claim was left out for having too many (a distributed claim, as Entra ID
+    # does past 200 groups): no groups from sign-in, SCIM membership stands.
+    groups_overage: bool = False
 
 
 class OidcClient(ProviderChecks):
-    """A confidential OpenID Connect client using the code flow with PKCE and Basic auth."""
+    """A confidential OpenID Connect client using the code flow with PKCE; the client
+    authenticates with `client_auth` (Basic by default)."""
 
     def __init__(
         self,
@@ -84,6 +92,9 @@ class OidcClient(ProviderChecks):
         groups_claim: str | None = None,
         provider_name: str = "JumpCloud",
         clock: Callable[[], float] = time.time,
+        client_auth: ClientAuth | None = None,
+        rules: Rules | None = None,
+        tenant_template: bool = False,
     ) -> None:
         pinned = pinned_algorithms(algorithms)
         if "openid" not in scopes:
@@ -91,7 +102,13 @@ class OidcClient(ProviderChecks):
         if not client_id:
             raise ValueError("client_id is required")
         self._http = ProviderHttp(http, timeout=timeout, provider_name=provider_name)
-        self._discovery = ProviderDiscovery(issuer, http=self._http, algorithms=pinned, clock=clock)
+        self._discovery = ProviderDiscovery(
+            issuer,
+            http=self._http,
+            algorithms=pinned,
+            clock=clock,
+            tenant_template=tenant_template,
+        )
         self._id_tokens = IdTokenVerifier(
             client_id=client_id, algorithms=pinned, leeway=leeway, clock=clock, keys=self._discovery
         )
@@ -105,6 +122,17 @@ class OidcClient(ProviderChecks):
         self._groups_claims = (groups_claim,) if groups_claim else ("groups", "memberOf")
         self._provider = provider_name
         self._clock = clock
+        self._auth = client_auth or ClientAuth("client_secret_basic", client_id, client_secret)
+        self._rules = rules or Rules()
+
+    @property
+    def provider_name(self) -> str:
+        return self._provider
+
+    @property
+    def auth_method(self) -> str:
+        """How this client authenticates at the token endpoint."""
+        return self._auth.method
 
     @property
     def discovery_url(self) -> str:
@@ -152,7 +180,7 @@ class OidcClient(ProviderChecks):
                 f"The sign-in response lacks the 'iss' parameter that {self._provider} "
                 "advertises (RFC 9207); refused.",
             )
-        if iss is not None and iss != meta.issuer:
+        if iss is not None and not issuer_matches(meta.issuer, iss):
             raise OidcError(
                 "iss_mismatch",
                 f"The sign-in response names the issuer {clip(iss, 100)!r}, not "
@@ -180,6 +208,7 @@ class OidcClient(ProviderChecks):
         claims = await self._id_tokens.verify(
             id_token, access_token, issuer=meta.issuer, nonce=tx.nonce
         )
+        self._rules.check(claims)
         id_token_claims = claims
         userinfo: dict[str, Any] | None = None
         userinfo_error: str | None = None
@@ -234,23 +263,17 @@ class OidcClient(ProviderChecks):
     async def _token_request(
         self, meta: ProviderMetadata, code: str, code_verifier: str, purpose: str
     ) -> httpx.Response:
-        """The code exchange, authenticated with client_secret_basic."""
-        # RFC 6749 §2.3.1: both parts form-urlencoded before the Basic encoding.
-        credentials = (
-            f"{quote_plus(self.client_id, safe='')}:{quote_plus(self._client_secret, safe='')}"
-        )
-        basic = base64.b64encode(credentials.encode()).decode("ascii")
+        """The code exchange, authenticated as the client is configured to."""
+        headers = {"Accept": "application/json"}
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": code_verifier,
+        }
+        self._auth.apply(meta.token_endpoint, headers, data)
         return await self._http.send(
-            "POST",
-            meta.token_endpoint,
-            purpose,
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": self.redirect_uri,
-                "code_verifier": code_verifier,
-            },
+            "POST", meta.token_endpoint, purpose, headers=headers, data=data
         )
 
     async def _userinfo(self, url: str, access_token: str, sub: str) -> dict[str, Any]:
@@ -291,13 +314,12 @@ class OidcClient(ProviderChecks):
         given = _string_claim(claims, "given_name")
         family = _string_claim(claims, "family_name")
         name = _string_claim(claims, "name") or " ".join(p for p in (given, family) if p)
-        verified = claims.get("email_verified")
+        email, verified = self._rules.email(claims)
         groups_claim, groups = self._groups(claims)
         return SignInResult(
             sub=claims["sub"],
-            email=_string_claim(claims, "email"),
-            email_verified=verified is True
-            or (isinstance(verified, str) and verified.lower() == "true"),
+            email=email,
+            email_verified=verified,
             given_name=given,
             family_name=family,
             name=name or None,
@@ -307,7 +329,15 @@ class OidcClient(ProviderChecks):
             id_token_claims=id_token_claims,
             userinfo=userinfo,
             groups_claim=groups_claim,
+            issuer=id_token_claims["iss"],
+            provider=self._provider,
+            groups_overage=groups_claim is None and self._overage(claims),
         )
+
+    def _overage(self, claims: Mapping[str, Any]) -> bool:
+        """A groups claim sent elsewhere (OpenID Connect Core §5.6.2 distributed claims)."""
+        names = claims.get("_claim_names")
+        return isinstance(names, dict) and any(c in names for c in self._groups_claims)
 
     def _groups(self, claims: Mapping[str, Any]) -> tuple[str | None, list[str]]:
         """The claim the groups came from (the first configured one present) and its names."""

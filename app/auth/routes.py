@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from app.auth import sessions as auth_sessions
 from app.auth.admission import SignInRefused, Where, admit, jit_user
+from app.auth.client_auth import public_jwks
 from app.auth.errors import OidcError, ProviderUnreachable
 from app.auth.oidc import SignInResult
 from app.auth.test_signin import finish_test_sign_in
@@ -33,7 +35,16 @@ from app.throttle import client_key, retry_after
 log = logging.getLogger("webrix.auth")
 LOGIN_COOKIE = "webrix-login-"
 MAX_PENDING_LOGINS = 5
-SIGNIN_PATH = "/api/auth/signin/jumpcloud"
+# Refusals about the account rather than the attempt: offer to sign in as someone else.
+_ACCOUNT_REFUSALS = {
+    "tenant_not_allowed": "Organisation not allowed",
+    "domain_not_allowed": ("Account not allowed"),
+}
+
+
+def signin_path(config: Config) -> str:
+    """Where sign-in starts: `/api/auth/signin/{provider}`."""
+    return f"/api/auth/signin/{config.auth.provider}"
 
 
 def safe_return_path(value: str | None) -> str:
@@ -74,7 +85,7 @@ def _page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """The HTML error page: these routes are browser navigations, even under /api/."""
-    retry_url = SIGNIN_PATH if retry else None
+    retry_url = signin_path(services(request).config) if retry else None
     headers = {"Cache-Control": "no-store", **(headers or {})}
     return error_response(
         request, status, title, message, retry_url=retry_url, page=True, headers=headers
@@ -103,7 +114,8 @@ async def start_sign_in(
             request,
             503,
             "Identity provider unreachable",
-            f"JumpCloud could not be reached, so sign-in cannot start. {exc.message}",
+            f"{svc.oidc.provider_name} could not be reached, so sign-in cannot start. "
+            f"{exc.message}",
             retry=True,
         )
     response = RedirectResponse(url, status_code=302 if test_for is None else 303)
@@ -232,7 +244,11 @@ async def callback(request: Request) -> Response:
 async def _refusal(request: Request, svc: Services, exc: OidcError | SignInRefused) -> Response:
     if isinstance(exc, ProviderUnreachable):
         status, title = 503, "Identity provider unreachable"
-        message = f"JumpCloud could not be reached to finish the sign-in. {exc.message}"
+        message = (
+            f"{svc.oidc.provider_name} could not be reached to finish the sign-in. {exc.message}"
+        )
+    elif isinstance(exc, OidcError) and exc.code in _ACCOUNT_REFUSALS:
+        status, title, message = 403, _ACCOUNT_REFUSALS[exc.code], exc.message
     elif isinstance(exc, OidcError):
         status, title, message = 400, "Sign-in failed", exc.message
     else:
@@ -261,12 +277,12 @@ async def _refused_page(request: Request, svc: Services, title: str, message: st
     signed_out = f"{config.public_url}/signed-out"
     try:
         logout = await svc.oidc.end_session_url(
-            None, config.auth.jumpcloud.post_logout_redirect_uri or None
+            None, config.auth.active.post_logout_redirect_uri or None
         )
     except OidcError:
         logout = None
     actions = [
-        Action("Sign in as someone else", f"{SIGNIN_PATH}?prompt=login", "switch-user"),
+        Action("Sign in as someone else", f"{signin_path(config)}?prompt=login", "switch-user"),
         Action("Sign out", logout or signed_out, "signout-provider", kind="secondary"),
     ]
     headers = {"Cache-Control": "no-store"}
@@ -275,9 +291,14 @@ async def _refused_page(request: Request, svc: Services, title: str, message: st
 
 async def _admit(request: Request, svc: Services, result: SignInResult) -> User:
     """Find (or create just in time) the user for a verified sign-in; SignInRefused if not."""
-    jit = jit_user(result) if svc.config.access.jit_provisioning and result.email else None
+    config = svc.config
+    jit = jit_user(result) if config.access.jit_provisioning and result.email else None
     return await svc.db.write(
-        admit, result, svc.config.access.jit_provisioning, jit, _where(request)
+        partial(admit, legacy=config.auth.provider == "jumpcloud"),
+        result,
+        config.access.jit_provisioning,
+        jit,
+        _where(request),
     )
 
 
@@ -332,16 +353,15 @@ async def signout(request: Request) -> Response:
         )
 
     await svc.db.write(end_session)
-    target = signed_out
     try:
         end = await svc.oidc.end_session_url(
-            current.session.id_token, config.auth.jumpcloud.post_logout_redirect_uri or None
+            current.session.id_token, config.auth.active.post_logout_redirect_uri or None
         )
+        # A provider without RP-initiated logout (Google): the page says its session stays.
+        target = end or f"{signed_out}?provider=kept"
     except OidcError as exc:
         log.warning("no RP-initiated logout, provider unavailable: %s", exc.code)
-        end = None
-    if end:
-        target = end
+        target = signed_out
     response = RedirectResponse(target, status_code=303)
     auth_sessions.clear_session_cookie(response, config)
     response.headers["Cache-Control"] = "no-store"
@@ -354,7 +374,8 @@ async def dashboard(request: Request) -> Response:
     if current is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(
-            f"{SIGNIN_PATH}?{urlencode({'callbackUrl': path})}", status_code=302
+            f"{signin_path(services(request).config)}?{urlencode({'callbackUrl': path})}",
+            status_code=302,
         )
     templates = request.app.state.templates
     response: Response = templates.TemplateResponse(
@@ -371,17 +392,33 @@ async def dashboard(request: Request) -> Response:
 
 
 async def signed_out(request: Request) -> Response:
+    config = services(request).config
     templates = request.app.state.templates
-    response: Response = templates.TemplateResponse(request, "signed_out.html", {})
+    context = {
+        "signin_path": signin_path(config),
+        "provider": services(request).oidc.provider_name,
+        "provider_kept": request.query_params.get("provider") == "kept",
+    }
+    response: Response = templates.TemplateResponse(request, "signed_out.html", context)
     return response
 
 
-def routes() -> list[Route]:
+async def jwks(request: Request) -> Response:
+    """The public half of the service's private_key_jwt key, for the provider to fetch."""
+    svc = services(request)
+    if not svc.config.auth.active.uses_client_key:
+        return JSONResponse({"error": "not_found"}, status_code=404)
+    return JSONResponse(public_jwks(svc.client_key), headers={"Cache-Control": "max-age=300"})
+
+
+def routes(config: Config) -> list[Route]:
+    provider = config.auth.provider
     return [
         Route("/", dashboard, name="dashboard"),
         Route("/signed-out", signed_out, name="signed_out"),
-        Route(SIGNIN_PATH, signin, name="signin"),
-        Route("/api/auth/callback/jumpcloud", callback, name="callback"),
+        Route(signin_path(config), signin, name="signin"),
+        Route(f"/api/auth/callback/{provider}", callback, name="callback"),
+        Route("/api/auth/jwks", jwks, name="jwks"),
         Route("/api/auth/session", session_info, name="session"),
         Route("/api/auth/csrf", csrf, name="csrf"),
         Route("/api/auth/signout", signout, methods=["POST"], name="signout"),

@@ -120,7 +120,8 @@ def differences(result: SignInResult, user: User) -> list[Difference]:
 def _decide(tx: Tx, result: SignInResult, config: Config) -> tuple[Admission, str]:
     """The admission decision and, for the account it matches, whether (and why) that
     account is an administrator here: by email or SCIM group, never by the groups claim."""
-    admission = decide(tx, result, config.access.jit_provisioning)
+    legacy = config.auth.provider == "jumpcloud"
+    admission = decide(tx, result, config.access.jit_provisioning, legacy=legacy)
     user = admission.user
     groups = group_store.groups_of(tx, user.id) if user is not None else []
     emails = {user.email, user.user_name} if user is not None else {result.email}
@@ -230,7 +231,7 @@ async def finish_test_sign_in(
             "id_token_claims": shown_claims(result.id_token_claims if result else None),
             "userinfo": shown_claims(result.userinfo if result else None),
             "userinfo_fetched": result is not None and result.userinfo is not None,
-            "groups_setting": svc.config.auth.jumpcloud.groups_claim,
+            "groups_setting": svc.config.auth.active.groups_claim,
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -55,6 +55,7 @@ class User:
     last_modified: str
     version: int
     resource_json: str = "{}"
+    oidc_issuer: str | None = None  # whose subject oidc_sub is; None: linked by JumpCloud
 
     @cached_property
     def resource(self) -> dict[str, Any]:
@@ -91,6 +92,7 @@ def _row(row: Row) -> User:
         last_modified=row["last_modified"],
         version=row["version"],
         resource_json=row["resource"],
+        oidc_issuer=row["oidc_issuer"],
     )
 
 
@@ -99,8 +101,14 @@ def get(tx: Tx, user_id: str) -> User | None:
     return _row(row) if row else None
 
 
-def find_by_sub(tx: Tx, sub: str) -> User | None:
-    row = tx.fetch_one("SELECT * FROM users WHERE oidc_sub = ?", (sub,))
+def find_by_sub(tx: Tx, sub: str, issuer: str, *, legacy: bool = True) -> User | None:
+    """The user linked to `issuer`'s subject `sub`; `legacy`: a link made before issuers were
+    recorded (by JumpCloud, the only provider then) counts as `issuer`'s."""
+    row = tx.fetch_one(
+        "SELECT * FROM users WHERE oidc_sub = ?1"
+        " AND (oidc_issuer = ?2 OR (?3 AND oidc_issuer IS NULL))",
+        (sub, issuer, legacy),
+    )
     return _row(row) if row else None
 
 
@@ -137,6 +145,7 @@ def create(
     *,
     source: str = "scim",
     oidc_sub: str | None = None,
+    oidc_issuer: str | None = None,
 ) -> User:
     """Insert a user; UserExists on a userName clash (the unique index decides).
 
@@ -145,8 +154,9 @@ def create(
     try:
         row = tx.fetch_one(
             "INSERT INTO users (id, user_name, external_id, email, given_name, family_name,"
-            " display_name, active, oidc_sub, source, resource, created, last_modified, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING *",
+            " display_name, active, oidc_sub, oidc_issuer, source, resource, created,"
+            " last_modified, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+            " RETURNING *",
             (
                 str(uuid.uuid4()),
                 fields.user_name,
@@ -157,6 +167,7 @@ def create(
                 fields.display_name,
                 int(fields.active),
                 oidc_sub,
+                oidc_issuer,
                 source,
                 resource_json,
                 stamp,
@@ -214,9 +225,19 @@ def replace(
     return _row(row)
 
 
-def link_sub(tx: Tx, user_id: str, sub: str) -> None:
-    """Remember the OpenID subject of a user at first sign-in."""
-    tx.execute("UPDATE users SET oidc_sub = ? WHERE id = ? AND oidc_sub IS NULL", (sub, user_id))
+def link_sub(tx: Tx, user_id: str, sub: str, issuer: str) -> None:
+    """Remember the OpenID subject (and its issuer) of a user at their first sign-in through
+    the active provider; it replaces a link to another provider's subject."""
+    tx.execute(
+        "UPDATE users SET oidc_sub = ?, oidc_issuer = ? WHERE id = ?", (sub, issuer, user_id)
+    )
+
+
+def record_issuer(tx: Tx, user_id: str, issuer: str) -> None:
+    """Name the issuer of a link made before issuers were recorded."""
+    tx.execute(
+        "UPDATE users SET oidc_issuer = ? WHERE id = ? AND oidc_issuer IS NULL", (issuer, user_id)
+    )
 
 
 def delete(tx: Tx, user_id: str) -> bool:
