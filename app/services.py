@@ -231,6 +231,7 @@ def make_oidc_client(
         http=http,
         timeout=active.timeout_seconds,
         groups_claim=active.groups_claim or None,
+        scopes=presets.scopes(active),
         provider_name=presets.title(active),
         client_auth=ClientAuth(method, active.client_id, active.client_secret, client_key),
         rules=presets.rules(active),

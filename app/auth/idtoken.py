@@ -86,9 +86,16 @@ class IdTokenVerifier:
         self._keys = keys
 
     async def verify(
-        self, id_token: str, access_token: str, *, issuer: str, nonce: str
+        self,
+        id_token: str,
+        access_token: str,
+        *,
+        issuer: str,
+        nonce: str,
+        aliases: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """The token's claims if it is genuine and meant for this sign-in; OidcError if not."""
+        """The token's claims if it is genuine and meant for this sign-in; OidcError if not.
+        `aliases`: other spellings of the issuer the provider documents (Google's)."""
         alg = _jose_header(id_token).get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             allowed = ", ".join(self._algorithms)
@@ -113,6 +120,8 @@ class IdTokenVerifier:
             except (InvalidKeyIdError, BadSignatureError):
                 raise _bad_signature() from None
         claims = token.claims
+        if claims.get("iss") in aliases:
+            issuer = claims["iss"]
         self._check_claims(claims, issuer)
 
         aud = claims["aud"]

@@ -206,13 +206,18 @@ class OidcClient(ProviderChecks):
 
         id_token, access_token = await self._redeem(meta, code, tx)
         claims = await self._id_tokens.verify(
-            id_token, access_token, issuer=meta.issuer, nonce=tx.nonce
+            id_token,
+            access_token,
+            issuer=meta.issuer,
+            nonce=tx.nonce,
+            aliases=self._rules.issuer_aliases if meta.issuer == self.issuer else (),
         )
         self._rules.check(claims)
         id_token_claims = claims
         userinfo: dict[str, Any] | None = None
         userinfo_error: str | None = None
-        if "email" not in claims and meta.userinfo_endpoint:
+        unverified = "email_verified" not in claims and self._rules.needs_email_verified
+        if ("email" not in claims or unverified) and meta.userinfo_endpoint:
             userinfo = await self._userinfo(meta.userinfo_endpoint, access_token, claims["sub"])
             claims = {
                 **claims,

@@ -39,6 +39,12 @@ def title(provider: ProviderConfig) -> str:
 class Rules:
     """The standard claims, as they are."""
 
+    # Fetch userinfo when the ID token's address comes without `email_verified` (Okta's org
+    # authorization server sends it only there).
+    needs_email_verified = True
+    # Other spellings of the issuer the provider documents for its ID tokens.
+    issuer_aliases: tuple[str, ...] = ()
+
     def check(self, claims: Mapping[str, Any]) -> None:
         """Refuse (OidcError) a verified token whose holder may not sign in here."""
 
@@ -53,6 +59,7 @@ class Rules:
 @dataclass(frozen=True)
 class EntraRules(Rules):
     tenants: frozenset[str]
+    needs_email_verified = False  # Entra never sends it
 
     def check(self, claims: Mapping[str, Any]) -> None:
         tid = claims.get("tid")
@@ -83,6 +90,9 @@ class EntraRules(Rules):
 @dataclass(frozen=True)
 class GoogleRules(Rules):
     domains: frozenset[str]
+    # "The value of iss in the ID token is equal to accounts.google.com or
+    # https://accounts.google.com" (Google's OpenID Connect guide).
+    issuer_aliases = ("accounts.google.com",)
 
     def check(self, claims: Mapping[str, Any]) -> None:
         hd = claims.get("hd")
@@ -110,6 +120,16 @@ def rules(provider: ProviderConfig) -> Rules:
     if provider.name == "google":
         return GoogleRules(frozenset(provider.allowed_domains))
     return Rules()
+
+
+def scopes(provider: ProviderConfig) -> tuple[str, ...]:
+    """The scopes to ask for: Okta's org authorization server puts the app's groups claim in
+    the ID token only for the `groups` scope (a custom server defines its own claims, and
+    would refuse a `groups` scope it does not know)."""
+    base = ("openid", "email", "profile")
+    if provider.name == "okta" and not provider.authorization_server:
+        return (*base, "groups")
+    return base
 
 
 def tenant_template(provider: ProviderConfig) -> bool:
