@@ -2,6 +2,8 @@
 
 `start_oidc_provider(...)` installs its npm packages on first use (`npm ci`), starts
 `node server.js` on a free loopback port, waits for its `listening` line and stops it afterwards.
+By default it behaves like JumpCloud; `preset=` makes it behave like Okta, Keycloak, Google,
+Entra ID or a generic provider (see `oidc-provider/presets.js`).
 """
 
 from __future__ import annotations
@@ -16,37 +18,87 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypedDict
+from typing import IO, Literal, NotRequired, TypedDict
+from urllib.parse import urlsplit
 
 PROVIDER_DIR = Path(__file__).resolve().parent / "oidc-provider"
 START_TIMEOUT = 30.0
 NPM_CI_TIMEOUT = 300.0
 _LISTENING = "listening http://127.0.0.1:"
+_ISSUER = "issuer "
+_CONFIGURED_ISSUER = "configured_issuer "
 _install_lock = threading.Lock()
+
+Preset = Literal["jumpcloud", "okta", "keycloak", "google", "entra", "oidc"]
+ClientAuth = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
+DEFAULT_TENANT_ID = "3c9f1a52-7d0e-4b8a-9f61-2e5d7c4b8a10"
+"""The Entra preset's tenant (`tid`) unless `tenant_id` is given."""
+DEFAULT_REALM = "webrix"
 
 
 class ProviderUser(TypedDict):
-    """One account the provider can sign in."""
+    """One account the provider can sign in; the optional fields matter to some presets only."""
 
     sub: str
     email: str
     given_name: str
     family_name: str
     groups: list[str]
+    """Group names; with entra, group object ids (GUID strings)."""
+    email_verified: NotRequired[bool]
+    """Overrides `email_verified` (default true; entra never sends it)."""
+    hd: NotRequired[str]
+    """google: the Workspace domain; absent = a consumer account, no `hd` claim."""
+    tid: NotRequired[str]
+    """entra: overrides the `tid` claim (default the provider's tenant)."""
+    oid: NotRequired[str]
+    """entra: the object id (default a GUID derived from `sub`)."""
+    preferred_username: NotRequired[str]
+    """entra: `preferred_username` (default the email)."""
+    email_claim: NotRequired[bool]
+    """entra: false leaves `email` out of the tokens (the UPN is in `preferred_username`)."""
+    groups_overage: NotRequired[bool]
+    """entra: true sends the overage claim (`_claim_names`/`_claim_sources`) instead of groups."""
 
 
 @dataclass
 class Provider:
-    """A running provider: its issuer (with the trailing slash) and its node process."""
+    """A running provider and its node process.
+
+    `issuer` is the issuer its tokens carry (JumpCloud's has the trailing slash);
+    `configured_issuer` is what an administrator puts in `[auth.<preset>] issuer`: the same, but
+    for Entra multi-tenant, `http://127.0.0.1:P/organizations/v2.0` (whose discovery document
+    advertises the templated issuer `http://127.0.0.1:P/{tenantid}/v2.0`).
+    """
 
     issuer: str
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    configured_issuer: str = ""
+    preset: Preset = "jumpcloud"
+    tenant_id: str | None = None
+    """entra: the tenant in the issuer and in `tid`."""
+
+    def __post_init__(self) -> None:
+        if not self.configured_issuer:
+            self.configured_issuer = self.issuer
 
     @property
     def port(self) -> int:
         """The loopback port it listens on."""
-        return int(self.issuer.rstrip("/").rsplit(":", 1)[1])
+        port = urlsplit(self.issuer).port
+        assert port is not None
+        return port
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:P`, no trailing slash."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def discovery_url(self) -> str:
+        """The discovery document for `configured_issuer`."""
+        return self.configured_issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 class ProviderStartError(RuntimeError):
@@ -101,8 +153,23 @@ def start_oidc_provider(
     users: Sequence[ProviderUser] | None = None,
     *,
     port: int = 0,
+    preset: Preset = "jumpcloud",
+    client_auth: ClientAuth = "client_secret_basic",
+    client_jwks_uri: str | None = None,
+    tenant_id: str | None = None,
+    multi_tenant: bool = False,
+    realm: str = DEFAULT_REALM,
 ) -> Iterator[Provider]:
-    """Start the provider with one registered client; stop it on exit."""
+    """Start the provider with one registered client; stop it on exit.
+
+    `client_auth` is the client's only token endpoint auth method (and the only one the provider
+    offers); `private_key_jwt` needs `client_jwks_uri`, which the provider fetches (http on
+    loopback is fine). `tenant_id` and `multi_tenant` are for entra, `realm` for keycloak.
+    """
+    if client_auth == "private_key_jwt" and not client_jwks_uri:
+        raise ValueError("client_auth='private_key_jwt' needs client_jwks_uri")
+    if preset != "entra" and (tenant_id is not None or multi_tenant):
+        raise ValueError("tenant_id and multi_tenant are for preset='entra'")
     ensure_installed()
     node = shutil.which("node")
     if node is None:
@@ -114,6 +181,12 @@ def start_oidc_provider(
         "CLIENT_SECRET": client_secret,
         "REDIRECT_URI": redirect_uri,
         "POST_LOGOUT_REDIRECT_URI": post_logout_redirect_uri,
+        "PRESET": preset,
+        "CLIENT_AUTH": client_auth,
+        "CLIENT_JWKS_URI": client_jwks_uri or "",
+        "TENANT_ID": tenant_id or "",
+        "MULTI_TENANT": "1" if multi_tenant else "",
+        "REALM": realm,
         "NODE_ENV": "development",
     }
     env.pop("ISSUER", None)
@@ -148,7 +221,20 @@ def start_oidc_provider(
                 raise ProviderStartError(
                     "the e2e OpenID provider did not start:\n" + "".join(output)
                 )
-        yield Provider(issuer=f"http://127.0.0.1:{bound[0]}/", process=process, output=output)
+        issuers = {
+            name: line[len(name) :].strip()
+            for line in output
+            for name in (_ISSUER, _CONFIGURED_ISSUER)
+            if line.startswith(name)
+        }
+        yield Provider(
+            issuer=issuers[_ISSUER],
+            process=process,
+            output=output,
+            configured_issuer=issuers[_CONFIGURED_ISSUER],
+            preset=preset,
+            tenant_id=(tenant_id or DEFAULT_TENANT_ID) if preset == "entra" else None,
+        )
     finally:
         _stop(process)
         reader.join(timeout=5)

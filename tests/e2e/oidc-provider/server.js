@@ -1,26 +1,39 @@
-// A real OpenID provider (panva/oidc-provider) configured the way JumpCloud behaves, for the
-// end-to-end tests only. Never used by the service itself.
+// A real OpenID provider (panva/oidc-provider) configured the way JumpCloud, Okta, Keycloak,
+// Google, Entra ID or a generic provider behaves (presets.js), for the end-to-end tests only.
+// Never used by the service itself.
 //
 // Settings come from the environment (or --name=value arguments):
 //   PORT                      0 picks a free port (default 0)
-//   ISSUER                    default http://127.0.0.1:PORT/ (trailing slash, like JumpCloud)
-//   CLIENT_ID, CLIENT_SECRET  the one registered client (client_secret_basic only)
+//   PRESET                    jumpcloud (default) | okta | keycloak | google | entra | oidc
+//   ISSUER                    overrides the preset's issuer (jumpcloud: http://127.0.0.1:PORT/)
+//   CLIENT_ID, CLIENT_SECRET  the one registered client
+//   CLIENT_AUTH               its only token endpoint auth method: client_secret_basic (default),
+//                             client_secret_post or private_key_jwt
+//   CLIENT_JWKS_URI           the client's jwks_uri (private_key_jwt; http on loopback is fetched)
 //   REDIRECT_URI              its redirect URI
 //   POST_LOGOUT_REDIRECT_URI  its registered post-logout redirect URI
-//   USERS_JSON                [{"sub","email","given_name","family_name","groups"}, ...]
+//   TENANT_ID                 entra: the tenant GUID in the issuer and `tid`
+//   MULTI_TENANT              entra: "1" makes the configured issuer /organizations/v2.0
+//   REALM                     keycloak: the realm (default webrix)
+//   USERS_JSON                [{"sub","email","given_name","family_name","groups", optional
+//                             "hd","tid","oid","preferred_username","email_claim",
+//                             "groups_overage","email_verified"}, ...]
 //
-// Once ready it prints `listening http://127.0.0.1:PORT` on stdout.
+// Once ready it prints `issuer ISSUER`, `configured_issuer ISSUER` and then
+// `listening http://127.0.0.1:PORT` on stdout.
 //
 // Sign-in: /interaction/:uid shows a form with an email input (id="login") and a submit button
 // (id="submit"); posting a known email completes login and consent (openid email profile) at
 // once. An authorization request carrying a known `login_hint` skips the form. RP-initiated
-// logout confirms itself.
+// logout (every preset but google) confirms itself.
 
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
 import Provider from 'oidc-provider';
+
+import { DEFAULT_REALM, DEFAULT_TENANT_ID, preset } from './presets.js';
 
 const DEFAULT_USERS = [
   {
@@ -45,9 +58,15 @@ function settings() {
   const { values } = parseArgs({
     options: {
       port: { type: 'string' },
+      preset: { type: 'string' },
       issuer: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
+      'client-auth': { type: 'string' },
+      'client-jwks-uri': { type: 'string' },
+      'tenant-id': { type: 'string' },
+      'multi-tenant': { type: 'string' },
+      realm: { type: 'string' },
       'redirect-uri': { type: 'string' },
       'post-logout-redirect-uri': { type: 'string' },
       users: { type: 'string' },
@@ -58,9 +77,15 @@ function settings() {
   const pick = (arg, name, fallback) => values[arg] ?? env[name] ?? fallback;
   return {
     port: Number.parseInt(pick('port', 'PORT', '0'), 10),
+    preset: pick('preset', 'PRESET', 'jumpcloud'),
     issuer: pick('issuer', 'ISSUER', ''),
     clientId: pick('client-id', 'CLIENT_ID', 'webrix'),
     clientSecret: pick('client-secret', 'CLIENT_SECRET', 'webrix-e2e-secret'),
+    clientAuth: pick('client-auth', 'CLIENT_AUTH', 'client_secret_basic'),
+    clientJwksUri: pick('client-jwks-uri', 'CLIENT_JWKS_URI', ''),
+    tenantId: pick('tenant-id', 'TENANT_ID', '') || DEFAULT_TENANT_ID,
+    multiTenant: ['1', 'true', 'yes'].includes(pick('multi-tenant', 'MULTI_TENANT', '').toLowerCase()),
+    realm: pick('realm', 'REALM', '') || DEFAULT_REALM,
     redirectUri: pick('redirect-uri', 'REDIRECT_URI', 'http://127.0.0.1:8080/api/auth/callback/jumpcloud'),
     postLogoutRedirectUri: pick('post-logout-redirect-uri', 'POST_LOGOUT_REDIRECT_URI', 'http://127.0.0.1:8080/'),
     users: JSON.parse(pick('users', 'USERS_JSON', '') || JSON.stringify(DEFAULT_USERS)),
@@ -111,6 +136,65 @@ function listen(server, port) {
   });
 }
 
+function clientMetadata(cfg) {
+  const client = {
+    client_id: cfg.clientId,
+    redirect_uris: [cfg.redirectUri],
+    post_logout_redirect_uris: [cfg.postLogoutRedirectUri],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: cfg.clientAuth,
+    id_token_signed_response_alg: 'RS256',
+  };
+  if (cfg.clientAuth === 'private_key_jwt') {
+    if (!cfg.clientJwksUri) {
+      throw new Error('CLIENT_AUTH=private_key_jwt needs CLIENT_JWKS_URI');
+    }
+    client.jwks_uri = cfg.clientJwksUri;
+    client.token_endpoint_auth_signing_alg = 'RS256';
+  } else {
+    client.client_secret = cfg.clientSecret;
+  }
+  return client;
+}
+
+// Serve oidc-provider under a path: it builds its URLs from the part of req.originalUrl that
+// precedes req.url (lib/helpers/oidc_context.js, urlFor), so strip the prefix from req.url and
+// keep the mount path in req.originalUrl.
+function mount(req, mounts) {
+  const url = req.url ?? '/';
+  for (const { prefix, mountPath, innerPrefix } of mounts) {
+    if (url.startsWith(prefix)) {
+      req.url = innerPrefix + url.slice(prefix.length);
+      req.originalUrl = mountPath + req.url;
+      req.webrixMountPath = mountPath;
+      return;
+    }
+  }
+}
+
+// What oidc-provider cannot be configured to do: the templated issuer of Entra's multi-tenant
+// discovery documents, and no RFC 9207 `iss` parameter where the real provider sends none.
+function adjustResponse(ctx, behaviour, redirectUri) {
+  if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
+    const templated = behaviour.templatedDiscovery[ctx.req.webrixMountPath ?? ''];
+    if (templated) {
+      ctx.body.issuer = templated;
+    }
+    if (!behaviour.issParameter) {
+      delete ctx.body.authorization_response_iss_parameter_supported;
+    }
+  }
+  const location = ctx.response.get('location');
+  if (!behaviour.issParameter && location && location.startsWith(redirectUri)) {
+    const target = new URL(location);
+    if (target.searchParams.has('iss')) {
+      target.searchParams.delete('iss');
+      ctx.response.set('location', target.href);
+    }
+  }
+}
+
 async function main() {
   const cfg = settings();
   const usersBySub = new Map(cfg.users.map((u) => [u.sub, u]));
@@ -119,67 +203,63 @@ async function main() {
   // The issuer carries the port, so bind first and build the provider afterwards.
   const server = http.createServer();
   const port = await listen(server, cfg.port);
-  const issuer = cfg.issuer || `http://127.0.0.1:${port}/`;
+  const base = `http://127.0.0.1:${port}`;
+  const behaviour = preset(cfg.preset, base, {
+    tenantId: cfg.tenantId,
+    multiTenant: cfg.multiTenant,
+    realm: cfg.realm,
+  });
+  const issuer = cfg.issuer || behaviour.issuer;
+  const configuredIssuer = cfg.issuer || behaviour.configuredIssuer;
 
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
 
   const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: cfg.clientId,
-        client_secret: cfg.clientSecret,
-        redirect_uris: [cfg.redirectUri],
-        post_logout_redirect_uris: [cfg.postLogoutRedirectUri],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-        id_token_signed_response_alg: 'RS256',
-      },
-    ],
-    clientAuthMethods: ['client_secret_basic'],
+    clients: [clientMetadata(cfg)],
+    clientAuthMethods: [cfg.clientAuth],
     responseTypes: ['code'],
     scopes: ['openid', 'email', 'profile'],
-    // JumpCloud's endpoint paths, so the tests also prove nothing is hard-coded elsewhere.
-    routes: {
-      authorization: '/oauth2/auth',
-      token: '/oauth2/token',
-      userinfo: '/userinfo',
-      jwks: '/.well-known/jwks.json',
-      end_session: '/oauth2/sessions/logout',
-    },
+    routes: behaviour.routes,
     jwks: { keys: [signingKey] },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
-    claims: {
-      // JumpCloud sends the admin-named groups claim with every token once it is enabled.
-      openid: ['sub', 'groups'],
-      email: ['email', 'email_verified'],
-      profile: ['given_name', 'family_name'],
-    },
-    // Put the scope claims in the ID token, as JumpCloud does, not only at userinfo.
+    claims: behaviour.claims,
+    // Put the scope claims in the ID token, as these providers do, not only at userinfo.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    // oidc-provider refuses to fetch from special-use addresses (SSRF protection); the client's
+    // jwks_uri is the service on loopback, so fetch loopback URLs without that guard.
+    fetch(url, options) {
+      const { hostname } = new URL(url);
+      if (['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) {
+        const { dispatcher, ...rest } = options;
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, options);
+    },
     features: {
       devInteractions: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       userinfo: { enabled: true },
-      rpInitiatedLogout: {
-        enabled: true,
-        async logoutSource(ctx, form) {
-          // Confirm at once: add logout=yes to the provider's form and submit it on load.
-          const confirmed = form.replace('</form>', '<input type="hidden" name="logout" value="yes"/></form>');
-          ctx.body = page(
-            'Signing out',
-            `${confirmed}
+      rpInitiatedLogout: behaviour.rpInitiatedLogout
+        ? {
+            enabled: true,
+            async logoutSource(ctx, form) {
+              // Confirm at once: add logout=yes to the provider's form and submit it on load.
+              const confirmed = form.replace('</form>', '<input type="hidden" name="logout" value="yes"/></form>');
+              ctx.body = page(
+                'Signing out',
+                `${confirmed}
 <p>Signing out…</p>
 <noscript><button type="submit" form="op.logoutForm">Sign out</button></noscript>
 <script>document.forms[0].submit();</script>`,
-          );
-        },
-        async postLogoutSuccessSource(ctx) {
-          ctx.body = page('Signed out', '<h1>Signed out</h1>');
-        },
-      },
+              );
+            },
+            async postLogoutSuccessSource(ctx) {
+              ctx.body = page('Signed out', '<h1>Signed out</h1>');
+            },
+          }
+        : { enabled: false },
     },
     interactions: {
       url: (ctx, interaction) => `/interaction/${interaction.uid}`,
@@ -192,14 +272,7 @@ async function main() {
       return {
         accountId: sub,
         async claims() {
-          return {
-            sub,
-            email: user.email,
-            email_verified: true,
-            given_name: user.given_name,
-            family_name: user.family_name,
-            groups: user.groups ?? [],
-          };
+          return behaviour.accountClaims(user);
         },
       };
     },
@@ -217,6 +290,20 @@ async function main() {
     },
   });
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
+  provider.use(async (ctx, next) => {
+    // oidc-provider takes a secret from the Basic header whenever client_secret_post is
+    // registered too; refuse it, so a test proves the service used the one method configured.
+    if (ctx.method === 'POST' && cfg.clientAuth !== 'client_secret_basic' && /^basic /i.test(ctx.get('authorization'))) {
+      ctx.status = 401;
+      ctx.body = {
+        error: 'invalid_client',
+        error_description: `the client authenticates with ${cfg.clientAuth}, not client_secret_basic`,
+      };
+      return;
+    }
+    await next();
+    adjustResponse(ctx, behaviour, cfg.redirectUri);
+  });
 
   async function completeLogin(req, res, details, user) {
     const requested = new Set(String(details.params.scope ?? '').split(' '));
@@ -281,6 +368,7 @@ ${message ? `<p id="error">${escapeHtml(message)}</p>` : ''}
   server.on('request', (req, res) => {
     const match = /^\/interaction\/([A-Za-z0-9_-]+)\/?(?:\?.*)?$/.exec(req.url ?? '');
     if (!match) {
+      mount(req, behaviour.mounts);
       providerCallback(req, res);
       return;
     }
@@ -297,8 +385,9 @@ ${message ? `<p id="error">${escapeHtml(message)}</p>` : ''}
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  console.log(`listening http://127.0.0.1:${port}`);
   console.log(`issuer ${issuer}`);
+  console.log(`configured_issuer ${configuredIssuer}`);
+  console.log(`listening http://127.0.0.1:${port}`);
 }
 
 main().catch((err) => {
