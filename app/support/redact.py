@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from app.config import Config
+from app.config_keys import PROVIDER_KEYS
 
 # Whatever runs up to an "@" (any script, any punctuation but quotes and brackets) and the
 # host after it, with or without a dot: only the host is kept.
@@ -42,6 +43,13 @@ def redacted_config(config: Config) -> dict[str, Any]:
         return obj
 
     data: dict[str, Any] = walk(config)
+    # As the file names it: [auth] provider and that provider's own section.
+    name = config.auth.provider
+    section = data["auth"]["active"]
+    data["auth"] = {
+        "provider": name,
+        name: {k: v for k, v in section.items() if k in PROVIDER_KEYS[name]},
+    }
     return data
 
 
