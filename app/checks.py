@@ -93,18 +93,18 @@ def _short(text: str, limit: int = 200) -> str:
 def unconfigured(config: Config) -> list[str]:
     """The keys still holding a placeholder from config.example.toml (or empty), as
     "[section] key" with what to put there; empty when sign-in is configured."""
-    values = {
-        ("auth.jumpcloud", "client_id"): config.auth.jumpcloud.client_id,
-        ("auth.jumpcloud", "client_secret"): config.auth.jumpcloud.client_secret,
-        ("server", "public_url"): config.server.public_url,
-        ("server", "secret_key"): config.server.secret_key,
-    }
+    active, provider = config.auth.active, f"auth.{config.auth.provider}"
+    values = {(provider, "client_id"): active.client_id}
+    if not active.uses_client_key:  # private_key_jwt: no secret
+        values[(provider, "client_secret")] = active.client_secret
+    values[("server", "public_url")] = config.server.public_url
+    values[("server", "secret_key")] = config.server.secret_key
     return [
         f"[{section}] {key} still holds the example value from config.example.toml"
-        if value.strip() == PLACEHOLDERS[(section, key)]
+        if value.strip() == PLACEHOLDERS.get((section, key))
         else f"[{section}] {key} is empty"
         for (section, key), value in values.items()
-        if not value.strip() or value.strip() == PLACEHOLDERS[(section, key)]
+        if not value.strip() or value.strip() == PLACEHOLDERS.get((section, key))
     ]
 
 

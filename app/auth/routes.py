@@ -118,6 +118,17 @@ async def start_sign_in(
             f"{exc.message}",
             retry=True,
         )
+    except OidcError as exc:  # e.g. its discovery document names another issuer
+        log.warning("identity provider's discovery refused: %s", exc.code)
+        return _page(
+            request,
+            502,
+            "Identity provider misconfigured",
+            f"{svc.oidc.provider_name}'s configuration was refused, so sign-in cannot start. "
+            f"{exc.message} Ask your administrator to check [{svc.config.auth.active.section}] "
+            "issuer.",
+            retry=True,
+        )
     response = RedirectResponse(url, status_code=302 if test_for is None else 303)
     response.headers["Cache-Control"] = "no-store"
     config = svc.config

@@ -59,6 +59,9 @@ class ProviderUser(TypedDict):
     """entra: false leaves `email` out of the tokens (the UPN is in `preferred_username`)."""
     groups_overage: NotRequired[bool]
     """entra: true sends the overage claim (`_claim_names`/`_claim_sources`) instead of groups."""
+    id_token_audience: NotRequired[str]
+    """Another client id: that client is registered too, and this user's ID tokens are issued
+    to it (their `aud`) instead of to the client that redeemed the code."""
 
 
 @dataclass
@@ -159,13 +162,18 @@ def start_oidc_provider(
     tenant_id: str | None = None,
     multi_tenant: bool = False,
     realm: str = DEFAULT_REALM,
+    alias_path: str | None = None,
 ) -> Iterator[Provider]:
     """Start the provider with one registered client; stop it on exit.
 
     `client_auth` is the client's only token endpoint auth method (and the only one the provider
     offers); `private_key_jwt` needs `client_jwks_uri`, which the provider fetches (http on
     loopback is fine). `tenant_id` and `multi_tenant` are for entra, `realm` for keycloak.
+    `alias_path` (e.g. "/oauth2/other") serves the provider under that path as well, its
+    discovery document there still naming the preset's issuer.
     """
+    if alias_path is not None and not alias_path.startswith("/"):
+        raise ValueError("alias_path must start with /")
     if client_auth == "private_key_jwt" and not client_jwks_uri:
         raise ValueError("client_auth='private_key_jwt' needs client_jwks_uri")
     if preset != "entra" and (tenant_id is not None or multi_tenant):
@@ -187,6 +195,7 @@ def start_oidc_provider(
         "TENANT_ID": tenant_id or "",
         "MULTI_TENANT": "1" if multi_tenant else "",
         "REALM": realm,
+        "ALIAS_PATH": alias_path or "",
         "NODE_ENV": "development",
     }
     env.pop("ISSUER", None)

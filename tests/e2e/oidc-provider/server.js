@@ -15,9 +15,15 @@
 //   TENANT_ID                 entra: the tenant GUID in the issuer and `tid`
 //   MULTI_TENANT              entra: "1" makes the configured issuer /organizations/v2.0
 //   REALM                     keycloak: the realm (default webrix)
+//   ALIAS_PATH                also serve the provider under this path (e.g. /oauth2/other): its
+//                             discovery document there still names the preset's issuer, as a
+//                             wrong issuer URL pointing at another server of the same host would
 //   USERS_JSON                [{"sub","email","given_name","family_name","groups", optional
 //                             "hd","tid","oid","preferred_username","email_claim",
-//                             "groups_overage","email_verified"}, ...]
+//                             "groups_overage","email_verified","id_token_audience"}, ...]
+//                             id_token_audience: another client id; that client is registered
+//                             too, and this user's ID tokens are issued to it (aud), not to the
+//                             client that redeemed the code
 //
 // Once ready it prints `issuer ISSUER`, `configured_issuer ISSUER` and then
 // `listening http://127.0.0.1:PORT` on stdout.
@@ -67,6 +73,7 @@ function settings() {
       'tenant-id': { type: 'string' },
       'multi-tenant': { type: 'string' },
       realm: { type: 'string' },
+      'alias-path': { type: 'string' },
       'redirect-uri': { type: 'string' },
       'post-logout-redirect-uri': { type: 'string' },
       users: { type: 'string' },
@@ -86,6 +93,7 @@ function settings() {
     tenantId: pick('tenant-id', 'TENANT_ID', '') || DEFAULT_TENANT_ID,
     multiTenant: ['1', 'true', 'yes'].includes(pick('multi-tenant', 'MULTI_TENANT', '').toLowerCase()),
     realm: pick('realm', 'REALM', '') || DEFAULT_REALM,
+    aliasPath: pick('alias-path', 'ALIAS_PATH', '').replace(/\/+$/, ''),
     redirectUri: pick('redirect-uri', 'REDIRECT_URI', 'http://127.0.0.1:8080/api/auth/callback/jumpcloud'),
     postLogoutRedirectUri: pick('post-logout-redirect-uri', 'POST_LOGOUT_REDIRECT_URI', 'http://127.0.0.1:8080/'),
     users: JSON.parse(pick('users', 'USERS_JSON', '') || JSON.stringify(DEFAULT_USERS)),
@@ -158,6 +166,43 @@ function clientMetadata(cfg) {
   return client;
 }
 
+// Clients the users' `id_token_audience` names: registered like the main one, with a redirect URI
+// of their own, so the provider can issue ID tokens to them.
+function otherClients(cfg) {
+  const ids = [...new Set(cfg.users.map((u) => u.id_token_audience).filter(Boolean))];
+  return ids
+    .filter((id) => id !== cfg.clientId)
+    .map((id) => ({ ...clientMetadata({ ...cfg, clientId: id }), redirect_uris: [`http://127.0.0.1/${encodeURIComponent(id)}/callback`] }));
+}
+
+function jwtPayload(token) {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+}
+
+// The token response's ID token for a user whose tokens go to another client: the same claims,
+// issued by oidc-provider's own IdToken model (its signing key) to that client instead.
+async function reissueForAnotherClient(ctx, provider, usersBySub) {
+  if (ctx.oidc?.route !== 'token' || typeof ctx.body?.id_token !== 'string') {
+    return;
+  }
+  const original = jwtPayload(ctx.body.id_token);
+  const audience = usersBySub.get(original.sub)?.id_token_audience;
+  if (!audience || audience === ctx.oidc.client?.clientId) {
+    return;
+  }
+  const other = await provider.Client.find(audience);
+  const { iss, aud, exp, iat, azp, nonce, sid, at_hash: atHash, ...claims } = original;
+  const token = new provider.IdToken(claims, { ctx, client: other });
+  token.scope = 'openid';
+  token.mask = Object.fromEntries(Object.keys(claims).map((name) => [name, null]));
+  token.set('nonce', nonce);
+  token.set('sid', sid);
+  if (atHash) {
+    token.set('at_hash', ctx.body.access_token);
+  }
+  ctx.body.id_token = await token.issue({ use: 'idtoken' });
+}
+
 // Serve oidc-provider under a path: it builds its URLs from the part of req.originalUrl that
 // precedes req.url (lib/helpers/oidc_context.js, urlFor), so strip the prefix from req.url and
 // keep the mount path in req.originalUrl.
@@ -209,6 +254,9 @@ async function main() {
     multiTenant: cfg.multiTenant,
     realm: cfg.realm,
   });
+  if (cfg.aliasPath) {
+    behaviour.mounts.push({ prefix: `${cfg.aliasPath}/`, mountPath: cfg.aliasPath, innerPrefix: '/' });
+  }
   const issuer = cfg.issuer || behaviour.issuer;
   const configuredIssuer = cfg.issuer || behaviour.configuredIssuer;
 
@@ -216,7 +264,7 @@ async function main() {
   const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
 
   const provider = new Provider(issuer, {
-    clients: [clientMetadata(cfg)],
+    clients: [clientMetadata(cfg), ...otherClients(cfg)],
     clientAuthMethods: [cfg.clientAuth],
     responseTypes: ['code'],
     scopes: ['openid', 'email', 'profile'],
@@ -302,6 +350,7 @@ async function main() {
       return;
     }
     await next();
+    await reissueForAnotherClient(ctx, provider, usersBySub);
     adjustResponse(ctx, behaviour, cfg.redirectUri);
   });
 
