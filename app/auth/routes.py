@@ -238,12 +238,16 @@ async def callback(request: Request) -> Response:
             actor=f"user:{user.id}",
             target_type="user",
             target_id=user.id,
-            detail={"email": user.email},
+            # Entra's groups overage: the sign-in carried no groups; SCIM membership stands.
+            detail={"email": user.email, **({"groups_overage": True} if overage else {})},
             **where,
         )
         return session_id
 
     user_agent = request.headers.get("user-agent")
+    overage = result.groups_overage
+    if overage:
+        log.info("sign-in without groups: the groups claim was left out (overage); SCIM decides")
     session_id = await svc.db.write(open_session)
     response = RedirectResponse(safe_return_path(tx.return_to), status_code=303)
     response.headers["Cache-Control"] = "no-store"

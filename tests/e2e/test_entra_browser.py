@@ -5,6 +5,7 @@ multi-tenant with an allowed tenant list, and single-tenant."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -111,6 +112,13 @@ def test_the_groups_overage_claim_signs_in_without_claim_groups(
         "olga@example.com",
     )
     assert groups == "[]"
+    ((detail,),) = query(
+        entra.db,
+        "SELECT detail FROM audit_events WHERE action = 'auth.signin' AND target_id ="
+        " (SELECT id FROM users WHERE email = ?) ORDER BY id DESC LIMIT 1",
+        "olga@example.com",
+    )
+    assert json.loads(detail) == {"email": "olga@example.com", "groups_overage": True}
 
 
 def test_a_token_for_another_client_is_refused(page: Page, entra: PresetStack) -> None:
