@@ -70,23 +70,30 @@ def _credentials(p: ProviderConfig, h: Hints, jwks_url: str) -> str:
             f"one in {where}, then restart. On the same tab, "
             f"{method.replace(': select ', ' must be ')}."
         )
-    return (
+    text = (
         f"{h.client_id}: copy it into {s} client_id. Client secret: {h.regenerate}; put it in "
-        f"{where}, then restart. Client authentication: {h.app} → {method}."
+        f"{where}, then restart."
     )
+    if "nothing to select" in method:
+        return text
+    return f"{text} Client authentication: {h.app} → {method}."
 
 
 def _admins(h: Hints, name: str) -> str:
     if h.scim is None:
-        return f"Add your email to [access] admin_emails, then restart. {h.no_scim}"
+        return (
+            f"Add your email to [access] admin_emails, then restart ({h.title} pushes no "
+            "groups here by SCIM, so no group can name administrators)."
+        )
     if name == "entra":
         return (
             "Add your email to [access] admin_emails, or the object id of an Entra ID group "
             "pushed by SCIM to [access] admin_group_external_ids, then restart."
         )
+    article = "an" if h.title[:1] in "AEIOU" else "a"
     return (
-        f"Add your email to [access] admin_emails, or a {h.title} group pushed by SCIM to "
-        "[access] admin_groups, then restart."
+        f"Add your email to [access] admin_emails, or {article} {h.title} group pushed by SCIM "
+        "to [access] admin_groups, then restart."
     )
 
 

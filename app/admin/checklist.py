@@ -187,7 +187,8 @@ def _scim(config: Config, state: SetupState, tokens: Sequence[ApiToken], groups:
         "First SCIM request seen",
         DONE if first is not None or used is not None else NOT_YET,
         todo_request,
-        request_facts or [Fact("SCIM Base URL", config.scim_base_url, code=True)],
+        request_facts
+        or ([Fact("SCIM Base URL", config.scim_base_url, code=True)] if h.scim else []),
         [Link("/admin/api-tokens", "API tokens")],
     )
     users = state.scim_users

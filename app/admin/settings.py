@@ -24,7 +24,7 @@ from app.checks import (
     unconfigured,
 )
 from app.config import Config, ProviderConfig
-from app.config_keys import PROVIDER_KEYS, env_name
+from app.config_keys import AUTH_METHODS, PROVIDER_KEYS, env_name
 from app.db import Tx
 from app.logs import current_request_id
 from app.provider_hints import hints
@@ -68,7 +68,8 @@ def toml_snippet(config: Config) -> str:
     """The active section as the config file would hold it (no secret: a file or variable)."""
     active = config.auth.active
     name = title(active)
-    if active.name == "jumpcloud" and active.token_endpoint_auth_method == "client_secret_basic":  # noqa: S105
+    basic = active.token_endpoint_auth_method == AUTH_METHODS[0]
+    if active.name == "jumpcloud" and basic:
         return (
             "[auth.jumpcloud]\n"
             'client_id = "paste the Client ID from JumpCloud"\n'
@@ -91,8 +92,8 @@ def toml_snippet(config: Config) -> str:
         ]
     else:
         env = env_name(active.section, "client_secret")
-        method = active.token_endpoint_auth_method
-        if method != "client_secret_basic":
+        if not basic:
+            method = active.token_endpoint_auth_method
             lines.append(f"token_endpoint_auth_method = {json.dumps(method)}")
         lines.append(
             f'client_secret_file = "{active.name}_client_secret"   # or client_secret = "…", '
