@@ -49,7 +49,10 @@ PRESET_KEYS = {
     "realm": "Realm",
     "display_name": "Display name",
 }
-_EMPTY = {"authorization_server": "none: the org authorization server"}
+_EMPTY = {
+    "authorization_server": "none: the org authorization server",
+    "allowed_tenants": "only the tenant above",
+}
 
 
 def preset_rows(active: ProviderConfig) -> list[tuple[str, str]]:
@@ -80,6 +83,8 @@ def toml_snippet(config: Config) -> str:
     for key in PRESET_KEYS:
         if key in PROVIDER_KEYS[active.name]:
             value = getattr(active, key)
+            if not value:  # an optional key left out, as the example leaves it
+                continue
             shown = list(value) if isinstance(value, tuple) else value
             lines.append(f"{key} = {json.dumps(shown, ensure_ascii=False)}")
     if active.name == "oidc":

@@ -105,7 +105,7 @@ async def test_settings_show_the_active_provider(tmp_path: Path, provider: str) 
     assert f"Test sign-in takes you through {title}'s sign-in and back" in text
     rows = {
         "okta": ("Org URL https://acme.okta.com", "Authorization server default"),
-        "entra": (f"Tenant ID {TENANT}", "Allowed tenants none"),
+        "entra": (f"Tenant ID {TENANT}", "Allowed tenants only the tenant above"),
         "google": ("Allowed domains (hd) acme.test",),
         "keycloak": ("Base URL https://sso.acme.test", "Realm webrix"),
         "oidc": ("Display name Acme SSO",),

@@ -12,6 +12,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from app import checks
 from app.auth.client_auth import public_jwks
 from app.checks import unconfigured
 from app.checks_cli import check, check_text
@@ -320,3 +321,27 @@ def test_the_provider_examples_in_config_example_parse_as_placeholders(tmp_path:
     assert unconfigured(load_data(data, "x.toml", tmp_path)) == [
         f"[auth.entra] client_id {EXAMPLE}"
     ]
+
+
+def test_jumpclouds_fixes_keep_their_words() -> None:
+    """JumpCloud's texts, as its setup page has always given them."""
+    app = "JumpCloud Admin Console → SSO (SSO Applications) → your Webrix app → SSO tab"
+    assert (
+        f"{app} → Client ID and Client Secret: copy the Client ID into [auth.jumpcloud] "
+        "client_id; JumpCloud shows a Client Secret only once, so regenerate it there and put "
+        "the new one in [auth.jumpcloud] client_secret (or client_secret_file, or the "
+        "environment variable WEBRIX_AUTH_JUMPCLOUD_CLIENT_SECRET), then restart. On the same "
+        "tab, Client Authentication Type must be Client Secret Basic."
+    ) == checks.FIX_CREDENTIALS
+    assert f"{app} → Grant Types: tick Authorization Code." == checks.FIX_GRANT
+    assert (
+        f"{app} → Client Authentication Type: select Client Secret Basic." == checks.FIX_AUTH_TYPE
+    )
+    assert checks.FIX_ISSUER == (
+        "[auth.jumpcloud] issuer: JumpCloud has one issuer for every organisation, "
+        "https://oauth.id.jumpcloud.com/ (the default): remove the key or set it back."
+    )
+    assert checks.FIX_ADMINS == (
+        "Add your email to [access] admin_emails, or a JumpCloud group pushed by SCIM to "
+        "[access] admin_groups, then restart."
+    )
