@@ -2,11 +2,12 @@
 
 One test, shared by the "Test connection" button on /admin/settings and `webrix check`:
 the configuration (no placeholder left), the discovery document, the signing keys (JWKS),
-the Client ID and Client Secret (a token request for a code that cannot exist, authenticated
-exactly as sign-in is: `invalid_grant` means they were accepted, `invalid_client` or HTTP 401
-that they were not), the sign-in request with the Redirect URI, and whether anyone can
-administer the service. Each problem names the JumpCloud screen and field that fixes it. The
-client secret never appears in a step: provider text is clipped and the secret redacted.
+the Client ID and Client Secret, or with private_key_jwt the service's key (a token request
+for a code that cannot exist, authenticated exactly as sign-in is: `invalid_grant` means they
+were accepted, `invalid_client` or HTTP 401 that they were not), the sign-in request with the
+Redirect URI, and whether anyone can administer the service. Each problem names the screen and
+field of the active provider's console that fixes it (app.check_fixes). The client secret never
+appears in a step: provider text is clipped and the secret redacted.
 """
 
 from __future__ import annotations
@@ -23,36 +24,22 @@ from app.auth.diagnostics import ProbeAnswer
 from app.auth.discovery import ProviderMetadata
 from app.auth.errors import OidcError
 from app.auth.oidc import OidcClient
-from app.config import Config
+from app.check_fixes import Fixes, fixes
+from app.config import Config, ProviderConfig
 from app.db import Tx
+from app.placeholders import EXAMPLES as EXAMPLES  # re-exported: this module's public names
+from app.placeholders import PLACEHOLDERS as PLACEHOLDERS
+from app.placeholders import unconfigured as unconfigured
 from app.store import audit, facts
 
-# Values config.example.toml ships with: a config still holding one is not configured.
-PLACEHOLDERS = {
-    ("auth.jumpcloud", "client_id"): "paste-the-client-id-from-jumpcloud",
-    ("auth.jumpcloud", "client_secret"): "...",
-    ("server", "public_url"): "https://connect.example.com",
-    ("server", "secret_key"): "...",
-}
-
-APP = "JumpCloud Admin Console → SSO (SSO Applications) → your Webrix app → SSO tab"
-FIX_CREDENTIALS = (
-    f"{APP} → Client ID and Client Secret: copy the Client ID into [auth.jumpcloud] client_id; "
-    "JumpCloud shows a Client Secret only once, so regenerate it there and put the new one in "
-    "[auth.jumpcloud] client_secret (or client_secret_file, or the environment variable "
-    "WEBRIX_AUTH_JUMPCLOUD_CLIENT_SECRET), then restart. On the same tab, Client "
-    "Authentication Type must be Client Secret Basic."
-)
-FIX_GRANT = f"{APP} → Grant Types: tick Authorization Code."
-FIX_AUTH_TYPE = f"{APP} → Client Authentication Type: select Client Secret Basic."
-FIX_ISSUER = (
-    "[auth.jumpcloud] issuer: JumpCloud has one issuer for every organisation, "
-    "https://oauth.id.jumpcloud.com/ (the default): remove the key or set it back."
-)
-FIX_ADMINS = (
-    "Add your email to [access] admin_emails, or a JumpCloud group pushed by SCIM to "
-    "[access] admin_groups, then restart."
-)
+# JumpCloud's fixes (the default provider); `fixes(config)` gives the active provider's.
+_JUMPCLOUD = fixes(ProviderConfig(client_id="", client_secret=""))
+APP = _JUMPCLOUD.app
+FIX_CREDENTIALS = _JUMPCLOUD.credentials
+FIX_GRANT = _JUMPCLOUD.grant
+FIX_AUTH_TYPE = _JUMPCLOUD.auth_type
+FIX_ISSUER = _JUMPCLOUD.issuer
+FIX_ADMINS = _JUMPCLOUD.admins
 
 Status = Literal["ok", "problem", "warning", "skipped"]
 
@@ -68,9 +55,14 @@ class Step:
     details: tuple[str, ...] = ()
 
 
+ACCEPTED = "Discovery, signing keys, Client ID and Client Secret accepted by the provider."
+ACCEPTED_KEY = "Discovery, signing keys, Client ID and the service's key accepted by the provider."
+
+
 @dataclass(frozen=True)
 class Report:
     steps: tuple[Step, ...]
+    accepted: str = ACCEPTED  # the summary when nothing is wrong
 
     @property
     def ok(self) -> bool:
@@ -83,29 +75,11 @@ class Report:
         for step in self.steps:
             if step.status == "problem":
                 return _short(f"{step.name}: {step.text}")
-        return "Discovery, signing keys, Client ID and Client Secret accepted by the provider."
+        return self.accepted
 
 
 def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def unconfigured(config: Config) -> list[str]:
-    """The keys still holding a placeholder from config.example.toml (or empty), as
-    "[section] key" with what to put there; empty when sign-in is configured."""
-    active, provider = config.auth.active, f"auth.{config.auth.provider}"
-    values = {(provider, "client_id"): active.client_id}
-    if not active.uses_client_key:  # private_key_jwt: no secret
-        values[(provider, "client_secret")] = active.client_secret
-    values[("server", "public_url")] = config.server.public_url
-    values[("server", "secret_key")] = config.server.secret_key
-    return [
-        f"[{section}] {key} still holds the example value from config.example.toml"
-        if value.strip() == PLACEHOLDERS.get((section, key))
-        else f"[{section}] {key} is empty"
-        for (section, key), value in values.items()
-        if not value.strip() or value.strip() == PLACEHOLDERS.get((section, key))
-    ]
 
 
 def no_administrator(config: Config) -> bool:
@@ -114,8 +88,14 @@ def no_administrator(config: Config) -> bool:
     return not (access.admin_emails or access.admin_groups or access.admin_group_external_ids)
 
 
+def fixes_for(config: Config) -> Fixes:
+    """The fixes for the active provider, as the connection test words them."""
+    return fixes(config.auth.active, config.jwks_url)
+
+
 async def run_connection_test(config: Config, client: OidcClient) -> Report:
     """Every step, within the configured timeout overall; never raises for the provider."""
+    fx = fixes_for(config)
     steps: list[Step] = []
     missing = unconfigured(config)
     if missing:
@@ -124,25 +104,23 @@ async def run_connection_test(config: Config, client: OidcClient) -> Report:
                 "Configuration",
                 "problem",
                 "Not configured: " + "; ".join(missing) + ".",
-                fix=f"Edit {config.source}: paste the values from JumpCloud "
-                f"({APP} → Client ID, Client Secret), then restart.",
+                fix=f"Edit {config.source}: {fx.configure}, then restart.",
             )
         )
     else:
         steps.append(Step("Configuration", "ok", f"{config.source}: every required key is set."))
-    timeout = config.auth.jumpcloud.timeout_seconds
-    skip_credentials = any(m.startswith("[auth.jumpcloud] client_") for m in missing)
+    timeout = config.auth.active.timeout_seconds
+    skip_credentials = any(m.startswith(f"[{config.auth.active.section}] client_") for m in missing)
     try:
         with anyio.fail_after(timeout):
-            await _provider_steps(client, steps, skip_credentials)
+            await _provider_steps(client, steps, skip_credentials, fx)
     except TimeoutError:
         host = urlsplit(client.issuer).netloc
         steps.append(
             Step(
                 "Identity provider",
                 "problem",
-                f"{host} did not answer every check within {timeout:g} s "
-                "([auth.jumpcloud] timeout_seconds).",
+                f"{host} did not answer every check within {timeout:g} s ({fx.timeout_key}).",
                 fix=f"Let this server reach {host} over HTTPS (DNS, firewall, outbound proxy).",
             )
         )
@@ -153,13 +131,15 @@ async def run_connection_test(config: Config, client: OidcClient) -> Report:
                 "warning",
                 "No administrator configured: [access] admin_emails, admin_groups and "
                 "admin_group_external_ids are all empty, so nobody can open /admin.",
-                fix=FIX_ADMINS,
+                fix=fx.admins,
             )
         )
-    return Report(tuple(steps))
+    return Report(tuple(steps), ACCEPTED_KEY if fx.uses_key else ACCEPTED)
 
 
-async def _provider_steps(client: OidcClient, steps: list[Step], skip_credentials: bool) -> None:
+async def _provider_steps(
+    client: OidcClient, steps: list[Step], skip_credentials: bool, fx: Fixes
+) -> None:
     host = urlsplit(client.issuer).netloc
     try:
         meta, findings = await client.diagnose()
@@ -168,14 +148,14 @@ async def _provider_steps(client: OidcClient, steps: list[Step], skip_credential
         if exc.code == "provider_unreachable" and not keys:
             fix = (
                 f"Let this server reach {host} over HTTPS (DNS, firewall, outbound proxy); "
-                f"if the address is wrong: {FIX_ISSUER}"
+                f"if the address is wrong: {fx.issuer}"
             )
         elif exc.code == "client_auth_unsupported":
-            fix = FIX_AUTH_TYPE
+            fix = fx.auth_type
         elif keys:
             fix = "The provider's signing keys are unusable: try again; if it stays, ask support."
         else:
-            fix = FIX_ISSUER
+            fix = fx.issuer
         name = "Signing keys (JWKS)" if keys else "Discovery document"
         steps.append(Step(name, "problem", exc.message, fix=fix))
         return
@@ -185,10 +165,10 @@ async def _provider_steps(client: OidcClient, steps: list[Step], skip_credential
     if skip_credentials:
         steps.append(
             Step(
-                "Client ID and Client Secret",
+                fx.credentials_name,
                 "skipped",
                 "Not tested: they are not configured.",
-                fix=FIX_CREDENTIALS,
+                fix=fx.credentials,
             )
         )
         return
@@ -203,8 +183,8 @@ async def _provider_steps(client: OidcClient, steps: list[Step], skip_credential
     async with anyio.create_task_group() as group:  # both at once: one round trip of time
         group.start_soon(probe, "token", client.probe_token_endpoint)
         group.start_soon(probe, "authorize", client.probe_authorization)
-    steps.append(_credentials_step(answers["token"], host))
-    steps.append(_redirect_step(answers["authorize"], client.redirect_uri))
+    steps.append(_credentials_step(answers["token"], host, fx))
+    steps.append(_redirect_step(answers["authorize"], client.redirect_uri, fx))
 
 
 def _said(answer: ProbeAnswer) -> str:
@@ -216,31 +196,37 @@ def _said(answer: ProbeAnswer) -> str:
     return text
 
 
-def _credentials_step(answer: ProbeAnswer | OidcError, host: str) -> Step:
-    name = "Client ID and Client Secret"
+def _credentials_step(answer: ProbeAnswer | OidcError, host: str, fx: Fixes) -> Step:
+    name = fx.credentials_name
     if isinstance(answer, OidcError):
         return Step(name, "problem", answer.message, fix=f"Let this server reach {host}.")
     if answer.error == "invalid_grant":
+        what = (
+            "verified the service's signed client assertion (private_key_jwt)"
+            if fx.uses_key
+            else f"authenticated them ({fx.method})"
+        )
         return Step(
             name,
             "ok",
-            "Accepted: the token endpoint authenticated them (client_secret_basic) and "
-            "refused only the test's made-up code (invalid_grant), as it should.",
+            f"Accepted: the token endpoint {what} and refused only the test's made-up code "
+            "(invalid_grant), as it should.",
         )
     if answer.error == "invalid_client" or answer.status == 401:
-        return Step(
-            name,
-            "problem",
-            "The Client ID or Client Secret is wrong: the token endpoint refused them "
-            f"({_said(answer)}).",
-            fix=FIX_CREDENTIALS,
+        text = (
+            f"{fx.title} refused the service's signed client assertion: it does not have the "
+            f"service's public key, or cannot fetch it from {fx.jwks_url} ({_said(answer)})."
+            if fx.uses_key
+            else "The Client ID or Client Secret is wrong: the token endpoint refused them "
+            f"({_said(answer)})."
         )
+        return Step(name, "problem", text, fix=fx.credentials)
     if answer.error == "unauthorized_client":
         return Step(
             name,
             "problem",
             f"The app may not use the authorization code grant ({_said(answer)}).",
-            fix=FIX_GRANT,
+            fix=fx.grant,
         )
     if answer.status >= 500:
         return Step(
@@ -254,13 +240,13 @@ def _credentials_step(answer: ProbeAnswer | OidcError, host: str) -> Step:
         "warning",
         f"Could not be confirmed: the token endpoint answered {_said(answer)}, neither "
         "invalid_grant (accepted) nor invalid_client (refused).",
-        fix=FIX_CREDENTIALS,
+        fix=fx.credentials,
     )
 
 
-def _redirect_step(answer: ProbeAnswer | OidcError, redirect_uri: str) -> Step:
+def _redirect_step(answer: ProbeAnswer | OidcError, redirect_uri: str, fx: Fixes) -> Step:
     name = "Redirect URI"
-    fix = f"{APP} → Redirect URIs: add {redirect_uri} exactly."
+    fix = fx.redirect(redirect_uri)
     if isinstance(answer, OidcError):
         return Step(name, "problem", answer.message, fix=fix)
     to_us = answer.location is not None and answer.location.startswith(redirect_uri)
@@ -272,9 +258,9 @@ def _redirect_step(answer: ProbeAnswer | OidcError, redirect_uri: str) -> Step:
                 fix,
             )
         elif answer.error == "invalid_client":
-            text, fix_for = "The sign-in request was refused: unknown Client ID", FIX_CREDENTIALS
+            text, fix_for = "The sign-in request was refused: unknown Client ID", fx.credentials
         elif answer.error == "unauthorized_client":
-            text, fix_for = "The sign-in request was refused", FIX_GRANT
+            text, fix_for = "The sign-in request was refused", fx.grant
         else:
             text, fix_for = "The sign-in request was refused", fix
         return Step(name, "problem", f"{text} ({_said(answer)}).", fix=fix_for)

@@ -1,5 +1,7 @@
-"""The setup checklist on /admin: the JumpCloud setup page's steps, each done or not yet, with
-what is known about it (when, by whom) and a link to where it is done."""
+"""The setup checklist on /admin: the setup page's steps, each done or not yet, with what is
+known about it (when, by whom) and a link to where it is done. The steps are worded for the
+active provider (app.provider_hints): JumpCloud's exactly as its setup page says them; a
+provider that does not provision custom apps by SCIM has SCIM steps that say so."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.auth.presets import title
 from app.checks import unconfigured
 from app.config import Config
+from app.provider_hints import Hints, hints
 from app.store.checklist import SetupState
 from app.store.tokens import ApiToken
 
@@ -66,16 +70,22 @@ def _who(state: SetupState, actor: Any) -> str:
 
 def _sso(config: Config, state: SetupState) -> Section:
     missing = unconfigured(config)
+    active = config.auth.active
+    h = hints(active)
     settings = Link("/admin/settings", "Settings → Authentication")
     configured = Step(
         "step-sso-configured",
         "SSO configured",
         NOT_YET if missing else DONE,
-        "Create the Custom OIDC app in JumpCloud, then put its Client ID and Client Secret in "
-        "the config.",
+        h.create,
         [Fact("Still to set", text) for text in missing]
-        or [Fact("Provider", config.auth.provider), Fact("Issuer", config.auth.active.issuer)],
+        or [Fact("Provider", title(active)), Fact("Issuer", active.issuer, code=True)],
         [settings],
+    )
+    credentials = (
+        "the Client ID and the service's key (private_key_jwt) themselves"
+        if active.uses_client_key
+        else "the Client ID and Secret themselves"
     )
     # The service's own test; `webrix check`'s (another environment, maybe) only without one.
     tested = state.facts.get("sso.tested") or state.facts.get("sso.tested.cli")
@@ -102,7 +112,7 @@ def _sso(config: Config, state: SetupState) -> Section:
         "SSO tested",
         status,
         "Run Test connection on Settings (or webrix check on the server): it checks discovery, "
-        "the signing keys, and the Client ID and Secret themselves.",
+        f"the signing keys, and {credentials}.",
         tested_facts,
         [Link("/admin/settings", "Settings → Test connection")],
     )
@@ -119,21 +129,42 @@ def _sso(config: Config, state: SetupState) -> Section:
         "step-first-signin",
         "First sign-in",
         DONE if first is not None else NOT_YET,
-        "Open the Webrix dashboard: you are sent to JumpCloud and back.",
+        f"Open the Webrix dashboard: you are sent to {h.title} and back.",
         signin_facts,
         [Link("/", "Webrix dashboard")],
     )
     return Section("Sign-in (SSO)", [configured, test, signin])
 
 
+def _scim_todo(h: Hints, name: str) -> tuple[str, str, str]:
+    """What to do for the token, the first request and the users, at this provider."""
+    if h.scim is None:
+        return h.no_scim, h.no_scim, h.no_scim
+    if name == "jumpcloud":
+        return (
+            "Generate Token, name it (for example JumpCloud SCIM) and paste it into JumpCloud.",
+            "In JumpCloud, Identity Management → SCIM: paste the Base URL and the token, then "
+            "click Test Connection.",
+            h.scim.users,
+        )
+    return (
+        f"Generate Token, name it (for example {h.title} SCIM) and paste it into {h.title}.",
+        f"In {h.scim.where}: paste the Base URL into {h.scim.base_url}; the token: "
+        f"{h.scim.auth_header}. Then test the connection there.",
+        h.scim.users,
+    )
+
+
 def _scim(config: Config, state: SetupState, tokens: Sequence[ApiToken], groups: int) -> Section:
+    h = hints(config.auth.active)
+    todo_token, todo_request, todo_received = _scim_todo(h, config.auth.provider)
     active = [t for t in tokens if t.active]
     newest = max(active, key=lambda t: t.created, default=None)
     token = Step(
         "step-scim-token",
         "SCIM token created",
         DONE if active else NOT_YET,
-        "Generate Token, name it (for example JumpCloud SCIM) and paste it into JumpCloud.",
+        todo_token,
         [Fact("Active tokens", str(len(active)))]
         + ([Fact("Newest", newest.name, newest.created)] if newest else []),
         [Link("/admin/api-tokens", "API tokens → Generate Token")],
@@ -155,9 +186,9 @@ def _scim(config: Config, state: SetupState, tokens: Sequence[ApiToken], groups:
         "step-scim-request",
         "First SCIM request seen",
         DONE if first is not None or used is not None else NOT_YET,
-        "In JumpCloud, Identity Management → SCIM: paste the Base URL and the token, then "
-        "click Test Connection.",
-        request_facts or [Fact("SCIM Base URL", config.scim_base_url, code=True)],
+        todo_request,
+        request_facts
+        or ([Fact("SCIM Base URL", config.scim_base_url, code=True)] if h.scim else []),
         [Link("/admin/api-tokens", "API tokens")],
     )
     users = state.scim_users
@@ -165,7 +196,7 @@ def _scim(config: Config, state: SetupState, tokens: Sequence[ApiToken], groups:
         "step-scim-received",
         "Users and groups received",
         DONE if users > 0 and groups > 0 else NOT_YET,
-        "Assign users in JumpCloud and enable Group push; they arrive here by SCIM.",
+        todo_received,
         [Fact("Users from SCIM", str(users)), Fact("Groups", str(groups))],
         [Link("/admin/users", "Users"), Link("/admin/groups", "Groups")],
     )

@@ -1,9 +1,11 @@
 """Test connection's requests to the provider, mixed into `OidcClient` (app/auth/oidc.py).
 
-`diagnose` fetches discovery and JWKS afresh and describes them; `probe_token_endpoint` redeems
-a code that cannot exist, authenticated exactly as sign-in is, so the answer tells whether the
-provider accepts the Client ID and Client Secret; `probe_authorization` sends the sign-in
-request a browser would, so a provider that does not know the Redirect URI refuses it.
+`diagnose` fetches discovery and JWKS afresh and describes them (the client authentication
+it checks the provider offers is the configured one); `probe_token_endpoint` redeems a code
+that cannot exist, authenticated exactly as sign-in is, so the answer tells whether the
+provider accepts the Client ID and Client Secret (or the service's key); `probe_authorization`
+sends the sign-in request a browser would, so a provider that does not know the Redirect URI
+refuses it.
 Provider text in an answer is clipped and the client secret redacted.
 """
 
@@ -52,6 +54,9 @@ class ProviderChecks:
 
     if TYPE_CHECKING:
 
+        @property
+        def auth_method(self) -> str: ...
+
         def new_transaction(
             self, return_to: str, *, test_for: str | None = None
         ) -> LoginTransaction: ...
@@ -84,11 +89,20 @@ class ProviderChecks:
             ("code_challenge_methods_supported", "S256", "pkce_unsupported", "PKCE method"),
             (
                 "token_endpoint_auth_methods_supported",
-                "client_secret_basic",
+                self.auth_method,  # as configured: the one sign-in authenticates with
                 "client_auth_unsupported",
                 "client authentication",
             ),
         ]
+        if self.auth_method == "private_key_jwt":
+            checks.append(
+                (
+                    "token_endpoint_auth_signing_alg_values_supported",
+                    "RS256",
+                    "client_auth_unsupported",
+                    "client assertions signed with",
+                )
+            )
         for field_name, needed, code, label in checks:
             offered = raw.get(field_name)
             if not isinstance(offered, list):

@@ -25,12 +25,14 @@ from starlette.responses import Response
 from app.auth.admission import Admission, SignInRefused, decide
 from app.auth.errors import OidcError, ProviderUnreachable
 from app.auth.oidc import SignInResult
+from app.auth.presets import title
 from app.auth.sessions import current_user, session_id_from
 from app.auth.transaction import LoginTransaction
 from app.config import Config
 from app.db import Tx
 from app.errors import error_response
 from app.logs import current_request_id
+from app.provider_hints import hints
 from app.services import Services
 from app.store import audit, facts
 from app.store import groups as group_store
@@ -106,7 +108,7 @@ class Difference:
 
 def differences(result: SignInResult, user: User) -> list[Difference]:
     """Name and email as the provider sends them against the stored account's: where they
-    differ, JumpCloud's attribute mapping (or the SCIM user) needs a look."""
+    differ, the provider's attribute mapping (or the SCIM user) needs a look."""
     found = []
     stored_name = user.display_name or " ".join(p for p in (user.given_name, user.family_name) if p)
     sent_name = result.name or " ".join(p for p in (result.given_name, result.family_name) if p)
@@ -232,6 +234,10 @@ async def finish_test_sign_in(
             "userinfo": shown_claims(result.userinfo if result else None),
             "userinfo_fetched": result is not None and result.userinfo is not None,
             "groups_setting": svc.config.auth.active.groups_claim,
+            "provider": title(svc.config.auth.active),
+            "provider_key": svc.config.auth.provider,
+            "provider_section": svc.config.auth.active.section,
+            "hints": hints(svc.config.auth.active),
         },
         headers={"Cache-Control": "no-store"},
     )
