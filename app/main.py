@@ -16,8 +16,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from app import errors
+from app import errors, provider_hints
 from app.admin import routes as admin_routes
+from app.auth import presets
 from app.auth import routes as auth_routes
 from app.checks import unconfigured
 from app.config import Config
@@ -116,5 +117,12 @@ def create_app(
     app.max_url_bytes = config.scim.max_url_bytes
     app.max_header_bytes = config.scim.max_header_bytes
     app.state.services = svc
-    app.state.templates = make_templates()
+    templates = make_templates()
+    # Every page speaks of the active provider by its name, and points to its console.
+    templates.env.globals.update(
+        provider=presets.title(config.auth.active),
+        provider_key=config.auth.provider,
+        hints=provider_hints.hints(config.auth.active),
+    )
+    app.state.templates = templates
     return app

@@ -46,14 +46,6 @@ def when(stamp: str | None, never: str = "never") -> Markup:
     )
 
 
-PROVIDERS = {"jumpcloud": "JumpCloud"}  # [auth] provider -> the name a person knows
-
-
-def provider_name(key: str) -> str:
-    """The identity provider as its vendor spells it ("jumpcloud" -> "JumpCloud")."""
-    return PROVIDERS.get(key, key)
-
-
 def make_templates(*extra_dirs: Path) -> Jinja2Templates:
     """Autoescaping Jinja2 templates from app/templates and the given folders."""
     here = Path(__file__).parent
@@ -63,5 +55,4 @@ def make_templates(*extra_dirs: Path) -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["when"] = when
-    env.filters["provider_name"] = provider_name
     return Jinja2Templates(env=env)

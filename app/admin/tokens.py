@@ -18,7 +18,7 @@ from app.store import audit, audit_search, tokens
 # The lifetimes the page offers, by the value of its select.
 LIFETIMES = {"never": None, "30": 30, "90": 90, "365": 365}
 SCOPE_HELP = {
-    "admin:scim": "SCIM provisioning: what JumpCloud needs",
+    "admin:scim": "SCIM provisioning: what your identity provider needs",
     "admin:read": "read users and groups over SCIM",
     "admin:write": "create, change and delete users and groups over SCIM",
     "all": "every scope, present and future",
@@ -83,7 +83,7 @@ async def _create(request: Request, current: CurrentUser, form: TokenForm) -> st
     except tokens.TokenError as exc:
         return str(exc)
     if not form.scopes:  # the page no longer makes an admin:scim token of an empty choice
-        return "Choose at least one scope: admin:scim is the one JumpCloud needs."
+        return "Choose at least one scope: admin:scim is the one your identity provider needs."
     if form.expires not in LIFETIMES:
         return "Choose when the token expires: never, or after 30, 90 or 365 days."
     days = LIFETIMES[form.expires]

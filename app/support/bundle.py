@@ -33,21 +33,21 @@ README_TEXT = """\
 Webrix identity service: support bundle
 =======================================
 Made {made} for the window since {since} ({window}). Send this file to Webrix support with
-your JumpCloud organization domain and a description of the problem.
+your identity provider's organization domain and a description of the problem.
 
 What it holds
   system.json        Webrix, Python and SQLite versions; the platform.
   config.json        The effective configuration. Every secret is replaced by "<set> (N
                      characters)" or "<not set>".
   check.txt          The output of `webrix check`: the configuration, what to paste into
-                     JumpCloud, and the identity provider reached the way sign-in reaches it.
+                     the identity provider, and the provider reached the way sign-in does.
   database.json      Schema version, counts of users, groups, sessions and tokens; tokens by
                      id, name and prefix (never their hashes); integrity (PRAGMA
                      quick_check); file and WAL size.
   errors.json        The last warnings and errors of the log and the refusals and failures of
                      the audit log in the window, each with its request id.
   scim_clients.json  Which SCIM clients were seen: token, user agent, first and last request,
-                     counts by endpoint and status (what JumpCloud actually sent).
+                     counts by endpoint and status (what the SCIM client actually sent).
   idp.json           The identity provider's discovery document and the ids of its keys.
 
 What was removed

@@ -236,3 +236,43 @@ async def test_a_provider_without_groups_says_how_to_add_them(tmp_path: Path) ->
     text = text_of(html)
     assert "no groups claim" in text and "Group Membership" in text
     assert "JumpCloud" not in html
+
+
+CONSOLE = (
+    "/admin",
+    "/admin/settings",
+    "/admin/api-tokens",
+    "/admin/users?q=nobody",
+    "/admin/groups",
+)
+
+
+@pytest.mark.parametrize("provider", ["okta", "google"])
+async def test_no_console_page_speaks_of_jumpcloud_for_another_provider(
+    tmp_path: Path, provider: str
+) -> None:
+    """Every console page names the active provider; Google, which pushes nothing by SCIM,
+    is never said to create users or groups by SCIM."""
+    async with admin_of(tmp_path, provider) as admin:
+        pages = {path: text_of(await admin.page(path)) for path in CONSOLE}
+        made = await admin.client.post(
+            "/admin/api-tokens",
+            data={"csrfToken": await admin.csrf(), "name": "t", "scope": "admin:scim"},
+            follow_redirects=True,
+        )
+    pages["token shown"] = text_of(made.text)
+    title = TITLES[provider]
+    for path, text in pages.items():
+        assert "JumpCloud" not in text, path
+    assert f"Give it to {title} only" in pages["/admin/api-tokens"]
+    if provider == "google":
+        assert "They appear at their first sign-in." in pages["/admin/users?q=nobody"]
+        assert "Google does not push groups by SCIM." in pages["/admin/groups"]
+        assert "does not provision" in pages["token shown"]
+    else:
+        assert "Okta creates them by SCIM" in pages["/admin/users?q=nobody"]
+        assert "Enable group push in Okta" in pages["/admin/groups"]
+        assert (
+            "In Okta: " in pages["token shown"]
+            and "SCIM connector base URL" in pages["token shown"]
+        )
