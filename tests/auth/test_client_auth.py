@@ -86,7 +86,7 @@ def test_an_assertion_signed_by_another_key_does_not_verify() -> None:
     other = RSAKey.generate_key(2048, private=True, auto_kid=True)
     token = ClientAuth("private_key_jwt", "webrix", "", other).assertion(TOKEN_ENDPOINT)
     with pytest.raises(BadSignatureError):  # the provider checks against the published key
-        jwt.decode(token, KeySet.import_key_set(public_jwks(KEY)), algorithms=["RS256"])
+        jwt.decode(token, RSAKey.import_key(public_jwks(KEY)["keys"][0]), algorithms=["RS256"])
 
 
 def test_the_jwks_has_the_public_half_only() -> None:
