@@ -80,6 +80,8 @@ async def test_a_personal_google_account_is_refused(make_config: Callable[..., C
             sso, response, "domain_not_allowed", "This is a personal Google account"
         )
         assert "Account not allowed" in response.text
+        # Google offers no sign-out: the page's own sign-out says its session stays.
+        assert 'href="http://127.0.0.1:8080/signed-out?provider=kept"' in response.text
 
 
 async def test_another_google_domain_is_refused(make_config: Callable[..., Config]) -> None:
@@ -108,6 +110,8 @@ async def test_another_entra_tenant_is_refused(make_config: Callable[..., Config
             sso, response, "tenant_not_allowed", f"Your Microsoft Entra tenant ({OTHER})"
         )
         assert "Organisation not allowed" in response.text
+        assert 'href="http://127.0.0.1:8080/signed-out?provider=kept"' not in response.text
+        assert sso.fake.url("/oauth2/sessions/logout") in response.text
         assert sso.signin_path == "/api/auth/signin/entra"
 
 
