@@ -75,6 +75,7 @@ async def test_a_provider_with_end_session_logs_out_there(
 
 async def test_a_personal_google_account_is_refused(make_config: Callable[..., Config]) -> None:
     async with google(make_config) as sso:
+        sso.fake.discovery_override = {"end_session_endpoint": DROP}  # as Google's
         response = await sso.sign_in()  # no hd
         await assert_switch_offered(
             sso, response, "domain_not_allowed", "This is a personal Google account"
