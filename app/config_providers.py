@@ -8,12 +8,13 @@ reports what an administrator must fix, one problem per line.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
-from app.config_keys import AUTH_METHODS
+from app.config_keys import AUTH_METHODS, env_name
 
 ENTRA_LOGIN = "https://login.microsoftonline.com"
 GOOGLE_ISSUER = "https://accounts.google.com"
@@ -102,7 +103,10 @@ def check_provider(ld: Problems, name: str, keys: dict[str, Any]) -> None:
                 "is not used with private_key_jwt (the service signs with its own key): remove it",
             )
     elif keys["client_secret"] == "":
-        written = "client_secret" in ld.table(section)
+        # Written as "" in the file or in WEBRIX_AUTH_<PROVIDER>_CLIENT_SECRET: not missing.
+        written = (
+            "client_secret" in ld.table(section) or env_name(section, "client_secret") in os.environ
+        )
         ld.problem(
             section, "client_secret", "must not be empty" if written else "required key is missing"
         )
@@ -113,7 +117,17 @@ def check_provider(ld: Problems, name: str, keys: dict[str, Any]) -> None:
         check_url(ld, section, "post_logout_redirect_uri", keys["post_logout_redirect_uri"])
     derived = _DERIVE[name](ld, section, keys)
     override = keys["issuer"]
-    if override:
+    if override and ("{" in override or "}" in override):
+        # A template (Entra's {tenantid}) would let the ID token name its own issuer; only
+        # [auth.entra] with a multi-tenant tenant_id accepts one, checked against its tenants.
+        ld.problem(
+            section,
+            "issuer",
+            "must name one issuer, not a template ({tenantid}): for Entra ID's multi-tenant "
+            'endpoints, use [auth.entra] tenant_id = "organizations" with allowed_tenants',
+        )
+        keys["issuer"] = None
+    elif override:
         keys["issuer"] = _https_url(ld, section, "issuer", override)
     elif derived is not None:
         keys["issuer"] = derived

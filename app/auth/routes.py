@@ -294,11 +294,13 @@ async def _refused_page(request: Request, svc: Services, title: str, message: st
         logout = await svc.oidc.end_session_url(
             None, config.auth.active.post_logout_redirect_uri or None
         )
+        # No RP-initiated logout (Google): the signed-out page says the provider's session stays.
+        logout = logout or f"{signed_out}?provider=kept"
     except OidcError:
-        logout = None
+        logout = signed_out
     actions = [
         Action("Sign in as someone else", f"{signin_path(config)}?prompt=login", "switch-user"),
-        Action("Sign out", logout or signed_out, "signout-provider", kind="secondary"),
+        Action("Sign out", logout, "signout-provider", kind="secondary"),
     ]
     headers = {"Cache-Control": "no-store"}
     return error_response(request, 403, title, message, page=True, headers=headers, actions=actions)
