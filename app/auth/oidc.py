@@ -334,7 +334,10 @@ class OidcClient(ProviderChecks):
             id_token_claims=id_token_claims,
             userinfo=userinfo,
             groups_claim=groups_claim,
-            issuer=id_token_claims["iss"],
+            # One spelling per issuer (Google's legacy alias is its issuer), so links stay one.
+            issuer=self.issuer
+            if id_token_claims["iss"] in self._rules.issuer_aliases
+            else id_token_claims["iss"],
             provider=self._provider,
             groups_overage=groups_claim is None and self._overage(claims),
         )
