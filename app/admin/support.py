@@ -45,6 +45,7 @@ async def support_bundle(request: Request, current: CurrentUser) -> Response:
             since=WINDOWS[window],
             include_users=include_users,
             recent_logs=list(svc.support.ring.recent),
+            key=svc.client_key,
         )
     name = f"webrix-support-{datetime.now(UTC):%Y%m%d-%H%M%S}.zip"
     headers = {

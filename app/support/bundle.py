@@ -3,6 +3,7 @@ sign anyone in or name an end user (see README_TEXT, which the bundle carries)."
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import platform
@@ -18,10 +19,12 @@ from typing import Any
 
 import anyio
 import httpx
+from joserfc.jwk import RSAKey
 
 from app.auth.errors import OidcError
-from app.checks_cli import check_text
+from app.checks_cli import check_text, client_key
 from app.config import Config
+from app.db import DatabaseError
 from app.services import make_oidc_client
 from app.store.support import LogEvent
 from app.support.redact import redacted_config, scrub, secrets_of
@@ -168,9 +171,11 @@ def _database_facts(path: str, since: str, include_users: bool) -> dict[str, Any
     return facts
 
 
-async def _idp(config: Config, http: httpx.AsyncClient) -> dict[str, Any]:
+async def _idp(config: Config, http: httpx.AsyncClient, key: RSAKey | None) -> dict[str, Any]:
     """The provider's discovery document and key ids, fetched afresh the way sign-in does."""
-    client = make_oidc_client(config, http)
+    if key is None and config.auth.active.uses_client_key:
+        return {"problem": "private_key_jwt: the service's key could not be read"}
+    client = make_oidc_client(config, http, key)
     try:
         meta, keys = await client.documents()
     except OidcError as exc:
@@ -203,10 +208,15 @@ async def build(
     since: timedelta = timedelta(hours=24),
     include_users: bool = False,
     recent_logs: Sequence[LogEvent] = (),
+    key: RSAKey | None = None,
 ) -> bytes:
     """The bundle's bytes; `recent_logs` is the running service's ring, for events its next
-    write has not stored yet. Runs the connection test of `webrix check` (recording nothing)."""
+    write has not stored yet. Runs the connection test of `webrix check` (recording nothing).
+    `key`: the service's private_key_jwt key if the caller holds it (else read once here)."""
     made = datetime.now(UTC)
+    if key is None and config.auth.active.uses_client_key:
+        with contextlib.suppress(DatabaseError):  # check.txt then says why it was not tested
+            key = await client_key(config)
     start = _stamp(made - since)
     facts = await anyio.to_thread.run_sync(
         _database_facts, config.database.path, start, include_users
@@ -235,11 +245,11 @@ async def build(
         ),
         "system.json": _json(system),
         "config.json": _json(redacted_config(config)),
-        "check.txt": await check_text(config, http),
+        "check.txt": await check_text(config, http, key),
         "database.json": _json(facts),
         "errors.json": _json(errors),
         "scim_clients.json": _json(clients),
-        "idp.json": _json(await _idp(config, http)),
+        "idp.json": _json(await _idp(config, http, key)),
     }
     if users is not None:
         files["users.json"] = _json(users)

@@ -5,6 +5,9 @@ database), against a FakeProvider that takes only that method."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -19,6 +22,7 @@ from app.checks_cli import check, check_text
 from app.config import Config, load_data
 from app.db import Database
 from app.store import client_keys
+from app.support.bundle import build
 from tests.auth.providers_harness import (
     ISSUERS,
     PROVIDERS,
@@ -309,6 +313,22 @@ async def test_the_support_bundles_check_text_signs_as_sign_in_does(tmp_path: Pa
         text = await check_text(config, http)
     assert "(webrix check exit status: 0)" in text, text
     assert len(fake.assertions) == 1
+
+
+async def test_a_whole_support_bundle_with_private_key_jwt(tmp_path: Path) -> None:
+    """Its idp.json and check.txt both reach the provider: neither needs a client secret."""
+    config = pkjwt(tmp_path)
+    key = await service_key(config)
+    fake = new_fake("okta", "private_key_jwt")
+    fake.client_jwks = public_jwks(key)
+    async with httpx.AsyncClient(transport=fake.transport) as http:
+        data = await build(config, http)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        idp = json.loads(archive.read("webrix-support/idp.json"))
+        text = archive.read("webrix-support/check.txt").decode()
+    assert idp["discovery"]["issuer"] == ISSUERS["okta"] and idp["key_ids"], idp
+    assert "(webrix check exit status: 0)" in text, text
+    assert len(fake.assertions) == 1  # the check signed with the service's own key
 
 
 def test_the_provider_examples_in_config_example_parse_as_placeholders(tmp_path: Path) -> None:
