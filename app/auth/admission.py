@@ -7,22 +7,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+from app.auth.errors import SignInRefused as SignInRefused  # raised here, re-exported
 from app.auth.oidc import SignInResult
 from app.db import Tx
 from app.store import audit
 from app.store import users as user_store
 from app.store.users import Email, User, UserFields
-
-
-class SignInRefused(Exception):
-    """Sign-in is refused for a reason about the user (deactivated, not provisioned)."""
-
-    def __init__(
-        self, code: str, title: str, message: str, status: int = 403, user_id: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code, self.title, self.message, self.status = code, title, message, status
-        self.user_id = user_id  # the account refused, when there is one (the audit's target)
 
 
 class Where(TypedDict):

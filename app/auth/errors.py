@@ -1,7 +1,10 @@
 """Errors raised while signing someone in with OpenID Connect.
 
     OidcError               code + message; the sign-in failed (show a 400-style page)
-    └── ProviderUnreachable the provider could not be reached or answered garbage (show a 503)
+    ├── ProviderUnreachable the provider could not be reached or answered garbage (show a 503)
+    └── SignInRefused       the person may not sign in here (a 403 page with its title that
+                            offers another account): deactivated, not provisioned, another
+                            organisation's tenant or Workspace domain
 
 `message` is written for the administrator reading the error page: it never contains
 secrets or tokens, and provider-supplied text in it is sanitised and truncated. It is
@@ -15,6 +18,7 @@ import re
 __all__ = [
     "OidcError",
     "ProviderUnreachable",
+    "SignInRefused",
     "authorization_error",
     "clip",
     "token_error",
@@ -35,6 +39,18 @@ class ProviderUnreachable(OidcError):
 
     def __init__(self, message: str) -> None:
         super().__init__("provider_unreachable", message)
+
+
+class SignInRefused(OidcError):
+    """Sign-in is refused for a reason about the user (deactivated, not provisioned, not of
+    an allowed organisation), with the title of its page."""
+
+    def __init__(
+        self, code: str, title: str, message: str, status: int = 403, user_id: str | None = None
+    ) -> None:
+        super().__init__(code, message)
+        self.title, self.status = title, status
+        self.user_id = user_id  # the account refused, when there is one (the audit's target)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")

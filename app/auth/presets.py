@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.auth.errors import OidcError, clip
+from app.auth.errors import SignInRefused, clip
 from app.config import ProviderConfig
 from app.config_providers import ENTRA_MULTI_TENANT, GUID
 
@@ -29,6 +29,11 @@ TITLES = {
     "keycloak": "Keycloak",
     "oidc": "the identity provider",
 }
+
+
+# The titles of the refusal pages: about the account, so they offer to use another.
+ORGANISATION = "Organisation not allowed"
+ACCOUNT = "Account not allowed"
 
 
 def title(provider: ProviderConfig) -> str:
@@ -46,7 +51,7 @@ class Rules:
     issuer_aliases: tuple[str, ...] = ()
 
     def check(self, claims: Mapping[str, Any]) -> None:
-        """Refuse (OidcError) a verified token whose holder may not sign in here."""
+        """Refuse (SignInRefused) a verified token whose holder may not sign in here."""
 
     def email(self, claims: Mapping[str, Any]) -> tuple[str | None, bool]:
         """The user's address and whether the provider vouches for it."""
@@ -64,10 +69,15 @@ class EntraRules(Rules):
     def check(self, claims: Mapping[str, Any]) -> None:
         tid = claims.get("tid")
         if not isinstance(tid, str) or not GUID.fullmatch(tid.lower()):
-            raise OidcError("tenant_not_allowed", "The ID token names no tenant (tid); refused.")
-        if tid.lower() not in self.tenants:
-            raise OidcError(
+            raise SignInRefused(
                 "tenant_not_allowed",
+                ORGANISATION,
+                "The ID token names no tenant (tid); refused.",
+            )
+        if tid.lower() not in self.tenants:
+            raise SignInRefused(
+                "tenant_not_allowed",
+                ORGANISATION,
                 f"Your Microsoft Entra tenant ({clip(tid, 40)}) is not allowed to sign in to "
                 "Webrix. Sign in with your organisation's work account, or ask your "
                 "administrator to add the tenant to [auth.entra] allowed_tenants.",
@@ -97,14 +107,16 @@ class GoogleRules(Rules):
     def check(self, claims: Mapping[str, Any]) -> None:
         hd = claims.get("hd")
         if not isinstance(hd, str) or not hd:
-            raise OidcError(
+            raise SignInRefused(
                 "domain_not_allowed",
+                ACCOUNT,
                 "This is a personal Google account (no Workspace domain): sign in with your "
                 "organisation's Google Workspace account.",
             )
         if hd.lower() not in self.domains:
-            raise OidcError(
+            raise SignInRefused(
                 "domain_not_allowed",
+                ACCOUNT,
                 f"The Google Workspace domain {clip(hd, 80)!r} is not allowed to sign in to "
                 "Webrix. Sign in with your organisation's account, or ask your administrator "
                 "to add the domain to [auth.google] allowed_domains.",

@@ -16,9 +16,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import sessions as auth_sessions
-from app.auth.admission import SignInRefused, Where, admit, jit_user
+from app.auth.admission import Where, admit, jit_user
 from app.auth.client_auth import public_jwks
-from app.auth.errors import OidcError, ProviderUnreachable
+from app.auth.errors import OidcError, ProviderUnreachable, SignInRefused
 from app.auth.oidc import SignInResult
 from app.auth.test_signin import finish_test_sign_in
 from app.auth.transaction import TRANSACTION_MAX_AGE, LoginTransaction
@@ -35,11 +35,6 @@ from app.throttle import client_key, retry_after
 log = logging.getLogger("webrix.auth")
 LOGIN_COOKIE = "webrix-login-"
 MAX_PENDING_LOGINS = 5
-# Refusals about the account rather than the attempt: offer to sign in as someone else.
-_ACCOUNT_REFUSALS = {
-    "tenant_not_allowed": "Organisation not allowed",
-    "domain_not_allowed": ("Account not allowed"),
-}
 
 
 def signin_path(config: Config) -> str:
@@ -210,7 +205,7 @@ async def callback(request: Request) -> Response:
     try:
         result = await svc.oidc.handle_callback(params, tx)
         user = await _admit(request, svc, result)
-    except (OidcError, SignInRefused) as exc:
+    except OidcError as exc:  # SignInRefused too
         response = await _refusal(request, svc, exc)
         auth_sessions.clear_cookie(response, svc.config, _tx_cookie_base(tx.state))
         return response
@@ -256,18 +251,16 @@ async def callback(request: Request) -> Response:
     return response
 
 
-async def _refusal(request: Request, svc: Services, exc: OidcError | SignInRefused) -> Response:
+async def _refusal(request: Request, svc: Services, exc: OidcError) -> Response:
     if isinstance(exc, ProviderUnreachable):
         status, title = 503, "Identity provider unreachable"
         message = (
             f"{svc.oidc.provider_name} could not be reached to finish the sign-in. {exc.message}"
         )
-    elif isinstance(exc, OidcError) and exc.code in _ACCOUNT_REFUSALS:
-        status, title, message = 403, _ACCOUNT_REFUSALS[exc.code], exc.message
-    elif isinstance(exc, OidcError):
-        status, title, message = 400, "Sign-in failed", exc.message
-    else:
+    elif isinstance(exc, SignInRefused):
         status, title, message = exc.status, exc.title, exc.message
+    else:
+        status, title, message = 400, "Sign-in failed", exc.message
     log.warning("sign-in refused: %s", exc.code)
     refused = exc.user_id if isinstance(exc, SignInRefused) else None
     await svc.db.write(

@@ -217,6 +217,19 @@ async def test_entra_groups_overage_says_scim_is_the_source_of_truth(tmp_path: P
     assert "JumpCloud" not in html
 
 
+async def test_a_test_sign_in_from_another_tenant_says_the_organisation_is_not_allowed(
+    tmp_path: Path,
+) -> None:
+    other = "0b5e2f7c-1d3a-4c8e-9f6a-2b7d4e1c3a5f"
+    async with admin_of(tmp_path, "entra") as admin:
+        admin.fake.user["tid"] = other  # the issuer is ours: only the tenant is not
+        html = await entra_test_sign_in(admin)
+    text = text_of(html)
+    assert "Organisation not allowed" in text
+    assert f"Your Microsoft Entra tenant ({other}) is not allowed" in text
+    assert "Sign-in works" not in text
+
+
 async def test_entra_groups_are_object_ids_for_admin_group_external_ids(tmp_path: Path) -> None:
     group = "0b5e2f7c-1d3a-4c8e-9f6a-2b7d4e1c3a5f"
     async with admin_of(tmp_path, "entra") as admin:
