@@ -10,10 +10,8 @@ from starlette.responses import Response
 
 from app.admin.checklist import checklist
 from app.admin.common import admin_page, render
-from app.auth.presets import title
 from app.auth.sessions import CurrentUser
 from app.db import Tx
-from app.provider_hints import hints
 from app.services import services
 from app.store import audit, audit_search, tokens
 from app.store import groups as group_store
@@ -40,15 +38,11 @@ async def overview(request: Request, current: CurrentUser) -> Response:
     svc = services(request)
     facts = await svc.db.read(_overview)
     sections = checklist(svc.config, facts.pop("setup"), facts.pop("every_token"), facts["groups"])
-    active = svc.config.auth.active
     return render(
         request,
         "admin_overview.html",
         current,
         config=svc.config,
         checklist=sections,
-        provider=title(active),
-        provider_key=active.name,
-        hints=hints(active),
         **facts,
     )

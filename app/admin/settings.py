@@ -27,7 +27,6 @@ from app.config import Config, ProviderConfig
 from app.config_keys import AUTH_METHODS, PROVIDER_KEYS, env_name
 from app.db import Tx
 from app.logs import current_request_id
-from app.provider_hints import hints
 from app.services import services
 from app.store import audit_search, facts
 
@@ -111,10 +110,7 @@ def provider_context(config: Config) -> dict[str, Any]:
     """What the settings page says of the active provider."""
     active = config.auth.active
     return {
-        "provider": title(active),
-        "provider_key": active.name,
         "provider_section": active.section,
-        "hints": hints(active),
         "fixes": fixes(active, config.jwks_url),
         "preset_rows": preset_rows(active),
         "toml_snippet": toml_snippet(config),

@@ -9,6 +9,7 @@ from typing import Any, Literal, TypedDict
 
 from app.auth.errors import SignInRefused as SignInRefused  # raised here, re-exported
 from app.auth.oidc import SignInResult
+from app.config import Config
 from app.db import Tx
 from app.store import audit
 from app.store import users as user_store
@@ -86,6 +87,12 @@ def decide(
             status=400,
         )
     return Admission("jit", None)
+
+
+def legacy_links(config: Config) -> bool:
+    """Whether links made before issuers were recorded (by JumpCloud, the only provider
+    then) are the active provider's: while JumpCloud is active."""
+    return config.auth.provider == "jumpcloud"
 
 
 def _linked_here(user: User, issuer: str, legacy: bool) -> bool:

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import sessions as auth_sessions
-from app.auth.admission import Where, admit, jit_user
+from app.auth.admission import Where, admit, jit_user, legacy_links
 from app.auth.client_auth import public_jwks
 from app.auth.errors import OidcError, ProviderUnreachable, SignInRefused
 from app.auth.oidc import SignInResult
@@ -304,7 +304,7 @@ async def _admit(request: Request, svc: Services, result: SignInResult) -> User:
     config = svc.config
     jit = jit_user(result) if config.access.jit_provisioning and result.email else None
     return await svc.db.write(
-        partial(admit, legacy=config.auth.provider == "jumpcloud"),
+        partial(admit, legacy=legacy_links(config)),
         result,
         config.access.jit_provisioning,
         jit,

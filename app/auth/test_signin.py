@@ -22,17 +22,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.auth.admission import Admission, SignInRefused, decide
+from app.auth.admission import Admission, SignInRefused, decide, legacy_links
 from app.auth.errors import OidcError, ProviderUnreachable
 from app.auth.oidc import SignInResult
-from app.auth.presets import title
 from app.auth.sessions import current_user, session_id_from
 from app.auth.transaction import LoginTransaction
 from app.config import Config
 from app.db import Tx
 from app.errors import error_response
 from app.logs import current_request_id
-from app.provider_hints import hints
 from app.services import Services
 from app.store import audit, facts
 from app.store import groups as group_store
@@ -122,7 +120,7 @@ def differences(result: SignInResult, user: User) -> list[Difference]:
 def _decide(tx: Tx, result: SignInResult, config: Config) -> tuple[Admission, str]:
     """The admission decision and, for the account it matches, whether (and why) that
     account is an administrator here: by email or SCIM group, never by the groups claim."""
-    legacy = config.auth.provider == "jumpcloud"
+    legacy = legacy_links(config)
     admission = decide(tx, result, config.access.jit_provisioning, legacy=legacy)
     user = admission.user
     groups = group_store.groups_of(tx, user.id) if user is not None else []
@@ -234,10 +232,7 @@ async def finish_test_sign_in(
             "userinfo": shown_claims(result.userinfo if result else None),
             "userinfo_fetched": result is not None and result.userinfo is not None,
             "groups_setting": svc.config.auth.active.groups_claim,
-            "provider": title(svc.config.auth.active),
-            "provider_key": svc.config.auth.provider,
             "provider_section": svc.config.auth.active.section,
-            "hints": hints(svc.config.auth.active),
         },
         headers={"Cache-Control": "no-store"},
     )
