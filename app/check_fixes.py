@@ -33,10 +33,7 @@ class Fixes:
     redirect_field: str
     timeout_key: str
     jwks_url: str
-
-    @property
-    def uses_key(self) -> bool:
-        return self.method == "private_key_jwt"
+    uses_key: bool  # private_key_jwt: the service's key instead of a client secret
 
     @property
     def credentials_name(self) -> str:
@@ -126,4 +123,5 @@ def fixes(p: ProviderConfig, jwks_url: str = "") -> Fixes:
         redirect_field=h.redirect,
         timeout_key=f"[{p.section}] timeout_seconds",
         jwks_url=jwks_url,
+        uses_key=p.uses_client_key,
     )

@@ -93,9 +93,6 @@ class ProviderConfig:
         return self.token_endpoint_auth_method == "private_key_jwt"  # noqa: S105 (a name)
 
 
-JumpCloudConfig = ProviderConfig  # the name it had while JumpCloud was the only provider
-
-
 @dataclass(frozen=True)
 class AuthConfig:
     active: ProviderConfig
