@@ -42,35 +42,45 @@ def _provider(issuer: Any, who: str, **preset: Key) -> dict[str, Key]:
     }
 
 
-# The identity providers `[auth] provider` may name, each with its section's keys.
+# The identity providers `[auth] provider` may name, as pages and messages spell them.
+TITLES = {
+    "jumpcloud": "JumpCloud",
+    "okta": "Okta",
+    "entra": "Microsoft Entra ID",
+    "google": "Google",
+    "keycloak": "Keycloak",
+    "oidc": "the identity provider",
+}
+
+# Each provider's section keys.
 PROVIDER_KEYS: dict[str, dict[str, Key]] = {
-    "jumpcloud": _provider(DEFAULT_ISSUER, "JumpCloud"),
+    "jumpcloud": _provider(DEFAULT_ISSUER, TITLES["jumpcloud"]),
     "okta": _provider(
         "",
-        "Okta",
+        TITLES["okta"],
         org_url=Key(str, "", help="your Okta organisation, https://example.okta.com"),
         authorization_server=Key(str, "", help="a custom authorization server, e.g. default"),
     ),
     "entra": _provider(
         "",
-        "Microsoft Entra ID",
+        TITLES["entra"],
         tenant_id=Key(str, "", help="Directory (tenant) ID, or organizations / common"),
         allowed_tenants=Key(list, [], help="tenant ids allowed when tenant_id is not one"),
     ),
     "google": _provider(
         "",
-        "Google",
+        TITLES["google"],
         allowed_domains=Key(list, [], help="Workspace domains allowed (the hd claim)"),
     ),
     "keycloak": _provider(
         "",
-        "Keycloak",
+        TITLES["keycloak"],
         base_url=Key(str, "", help="Keycloak's URL, https://sso.example.com"),
         realm=Key(str, "", help="the realm Webrix's client is in"),
     ),
     "oidc": _provider(
         "",
-        "the provider",
+        TITLES["oidc"],
         display_name=Key(str, "", help="what pages call the provider"),
     ),
 }

@@ -46,7 +46,7 @@ class Hints:
 def _jumpcloud(p: ProviderConfig) -> Hints:
     app = "JumpCloud Admin Console → SSO (SSO Applications) → your Webrix app → SSO tab"
     return Hints(
-        title="JumpCloud",
+        title=title(p),
         app=app,
         create="Create the Custom OIDC app in JumpCloud, then put its Client ID and Client "
         "Secret in the config.",
@@ -82,7 +82,7 @@ def _okta(p: ProviderConfig) -> Hints:
         "claim filter groups Matches regex .*"
     )
     return Hints(
-        title="Okta",
+        title=title(p),
         app=app,
         create="Create the app in Okta (Applications → Applications → Create App Integration → "
         "OIDC - OpenID Connect → Web Application), then put its Client ID and Client secret in "
@@ -124,7 +124,7 @@ def _entra(p: ProviderConfig) -> Hints:
     app = "Microsoft Entra admin center → App registrations → your Webrix app"
     both = "Entra ID takes a client secret both ways: nothing to select there"
     return Hints(
-        title="Microsoft Entra ID",
+        title=title(p),
         app=app,
         create="Register the app in Microsoft Entra ID (App registrations → New registration, "
         "Redirect URI platform Web), then put its Application (client) ID, Directory (tenant) "
@@ -159,7 +159,7 @@ def _google(p: ProviderConfig) -> Hints:
     app = "Google Cloud console → APIs & Services → Credentials → your Webrix OAuth client"
     both = "Google takes a client secret both ways: nothing to select there"
     return Hints(
-        title="Google",
+        title=title(p),
         app=app,
         create="Create the OAuth client in the Google Cloud console (APIs & Services → OAuth "
         "consent screen with User type Internal, then Credentials → Create credentials → OAuth "
@@ -183,7 +183,7 @@ def _keycloak(p: ProviderConfig) -> Hints:
     app = "Keycloak Admin Console → your realm → Clients → your Webrix client"
     shared_key = "Credentials tab → Client Authenticator: select Client Id and Secret"
     return Hints(
-        title="Keycloak",
+        title=title(p),
         app=app,
         create="Create the client in Keycloak (Clients → Create client, OpenID Connect, "
         "Client authentication on), then put its Client ID and Client Secret in the config.",

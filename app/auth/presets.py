@@ -19,17 +19,8 @@ from typing import Any
 
 from app.auth.errors import SignInRefused, clip
 from app.config import ProviderConfig
+from app.config_keys import TITLES
 from app.config_providers import ENTRA_MULTI_TENANT, GUID
-
-TITLES = {
-    "jumpcloud": "JumpCloud",
-    "okta": "Okta",
-    "entra": "Microsoft Entra ID",
-    "google": "Google",
-    "keycloak": "Keycloak",
-    "oidc": "the identity provider",
-}
-
 
 # The titles of the refusal pages: about the account, so they offer to use another.
 ORGANISATION = "Organisation not allowed"
