@@ -282,21 +282,27 @@ async def _refused_page(request: Request, svc: Services, title: str, message: st
     signed in, so "the dashboard" or "try again" would come straight back here. Offer to sign
     out at the provider, or to sign in there as someone else."""
     config = svc.config
-    signed_out = f"{config.public_url}/signed-out"
-    try:
-        logout = await svc.oidc.end_session_url(
-            None, config.auth.active.post_logout_redirect_uri or None
-        )
-        # No RP-initiated logout (Google): the signed-out page says the provider's session stays.
-        logout = logout or f"{signed_out}?provider=kept"
-    except OidcError:
-        logout = signed_out
+    logout = await _sign_out_url(svc, None)
     actions = [
         Action("Sign in as someone else", f"{signin_path(config)}?prompt=login", "switch-user"),
         Action("Sign out", logout, "signout-provider", kind="secondary"),
     ]
     headers = {"Cache-Control": "no-store"}
     return error_response(request, 403, title, message, page=True, headers=headers, actions=actions)
+
+
+async def _sign_out_url(svc: Services, id_token: str | None) -> str:
+    """Where signing out goes once the session here has ended: the provider's RP-initiated
+    logout; without one (Google), /signed-out saying the provider's session stays."""
+    signed_out = f"{svc.config.public_url}/signed-out"
+    try:
+        end = await svc.oidc.end_session_url(
+            id_token, svc.config.auth.active.post_logout_redirect_uri or None
+        )
+    except OidcError as exc:
+        log.warning("no RP-initiated logout, provider unavailable: %s", exc.code)
+        return signed_out
+    return end or f"{signed_out}?provider=kept"
 
 
 async def _admit(request: Request, svc: Services, result: SignInResult) -> User:
@@ -363,16 +369,7 @@ async def signout(request: Request) -> Response:
         )
 
     await svc.db.write(end_session)
-    try:
-        end = await svc.oidc.end_session_url(
-            current.session.id_token, config.auth.active.post_logout_redirect_uri or None
-        )
-        # A provider without RP-initiated logout (Google): the page says its session stays.
-        target = end or f"{signed_out}?provider=kept"
-    except OidcError as exc:
-        log.warning("no RP-initiated logout, provider unavailable: %s", exc.code)
-        target = signed_out
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(await _sign_out_url(svc, current.session.id_token), 303)
     auth_sessions.clear_session_cookie(response, config)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -402,11 +399,9 @@ async def dashboard(request: Request) -> Response:
 
 
 async def signed_out(request: Request) -> Response:
-    config = services(request).config
     templates = request.app.state.templates
     context = {
-        "signin_path": signin_path(config),
-        "provider": services(request).oidc.provider_name,
+        "signin_path": signin_path(services(request).config),
         "provider_kept": request.query_params.get("provider") == "kept",
     }
     response: Response = templates.TemplateResponse(request, "signed_out.html", context)
