@@ -309,8 +309,9 @@ def _validate(ld: _Loader) -> dict[str, dict[str, Any]]:
     v = {
         s: {k: ld.value(s, k) for k in keys}
         for s, keys in SPEC.items()
-        if not s.startswith("auth.") or s == f"auth.{provider}"
+        if s != "auth" and (not s.startswith("auth.") or s == f"auth.{provider}")
     }
+    v["auth"] = {"provider": provider}  # read once: a wrong value is one problem
     server = v["server"]
     url = _check_url(ld, "server", "public_url", server["public_url"])
     url = _lower_origin(url) if url is not None else None

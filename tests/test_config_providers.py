@@ -134,6 +134,12 @@ def test_unknown_provider(tmp_path: Path) -> None:
     ]
 
 
+def test_a_provider_that_is_not_a_string_is_one_problem(tmp_path: Path) -> None:
+    data = doc(tmp_path, "okta", org_url="https://example.okta.com")
+    data["auth"]["provider"] = 5
+    assert problems(data, tmp_path) == ["x.toml: [auth] provider: must be a string, got 5"]
+
+
 P = "x.toml: [auth.{}] {}: {}"
 
 REFUSALS = [
