@@ -83,9 +83,8 @@ def _https_url(ld: Problems, section: str, key: str, url: str) -> str | None:
 def check_provider(ld: Problems, name: str, keys: dict[str, Any]) -> None:
     """Validate the active provider's section and set its `issuer`."""
     section = f"auth.{name}"
-    for k in ("client_id",):
-        if keys[k] == "":
-            ld.problem(section, k, "must not be empty")
+    if keys["client_id"] == "":
+        ld.problem(section, "client_id", "must not be empty")
     method = keys["token_endpoint_auth_method"]
     allowed = AUTH_METHODS_OF[name]
     if method is not None and method not in allowed:
